@@ -1,0 +1,104 @@
+"""Audio decoding: any file libsndfile reads (wav, flac, ogg, mp3), resampled with soxr.
+
+soundfile + soxr decode a 3-minute mp3 about as fast as ``librosa.load`` and skip librosa's
+slow first call (numba compilation), so the CLI and the dashboard start faster
+(``benchmarks/bench_features.py`` measures both in one run).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from instdet.errors import InstdetError
+
+AUDIO_SUFFIXES = (".flac", ".wav", ".mp3", ".ogg")
+
+#: Longest audio accepted by default (seconds): an hour-long upload is refused, not decoded.
+MAX_DURATION_S = 15 * 60.0
+
+
+def audio_info(path: str | os.PathLike) -> tuple[float, int, int]:
+    """Return ``(duration_s, samplerate, channels)`` without decoding the samples."""
+    path = _check_path(path)
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # libsndfile raises several types for unreadable data
+        raise InstdetError(f"{path.name}: not a readable audio file ({_short(exc)})") from None
+    return float(info.duration), int(info.samplerate), int(info.channels)
+
+
+def load_audio(
+    path: str | os.PathLike,
+    *,
+    sr: int = 22050,
+    mono: bool = True,
+    max_duration: float | None = MAX_DURATION_S,
+) -> np.ndarray:
+    """Decode an audio file to float32, mixed down to mono and resampled to ``sr``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        wav, flac, ogg or mp3 file.
+    sr : int, keyword-only
+        Target sample rate in Hz.
+    mono : bool, keyword-only
+        Average the channels (``True``) or keep them.
+    max_duration : float or None, keyword-only
+        Refuse files longer than this many seconds (``None``: no limit).
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), dtype=float32] or [shape=(channels, n)] when ``mono=False``
+
+    Raises
+    ------
+    InstdetError
+        Missing, empty, undecodable, too long, or non-finite audio.
+    """
+    if sr <= 0:
+        raise InstdetError(f"sample rate must be positive, got {sr}")
+    path = _check_path(path)
+    if max_duration is not None:
+        duration, _, _ = audio_info(path)
+        if duration > max_duration:
+            raise InstdetError(
+                f"{path.name}: {duration / 60:.1f} min of audio is over the "
+                f"{max_duration / 60:.0f}-min limit"
+            )
+    try:
+        data, native_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:
+        raise InstdetError(f"{path.name}: cannot decode audio ({_short(exc)})") from None
+    if data.shape[0] == 0:
+        raise InstdetError(f"{path.name}: the file holds no audio samples")
+    if not np.all(np.isfinite(data)):
+        raise InstdetError(f"{path.name}: audio holds NaN or infinite samples")
+    if mono:
+        y = data.mean(axis=1)
+        if native_sr != sr:
+            y = soxr.resample(y, native_sr, sr, quality="HQ")
+        return np.ascontiguousarray(y, dtype=np.float32)
+    y = data
+    if native_sr != sr:
+        y = soxr.resample(y, native_sr, sr, quality="HQ")
+    return np.ascontiguousarray(y.T, dtype=np.float32)
+
+
+def _check_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise InstdetError(f"{path}: no such audio file")
+    if path.stat().st_size == 0:
+        raise InstdetError(f"{path.name}: the file is empty (0 bytes)")
+    return path
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][:160] if text else type(exc).__name__

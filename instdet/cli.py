@@ -1,0 +1,155 @@
+"""The ``instdet`` command: data, features, train, evaluate, sweep, predict.
+
+Every failure that instdet can explain ends with one line on stderr and exit status 1;
+Ctrl-C ends with status 130. Heavy modules are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from instdet.errors import InstdetError
+
+
+def _bar(total: int, desc: str, unit: str = "track", **kw):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, file=sys.stderr, **kw)
+
+
+# ---- data ---------------------------------------------------------------------------------
+
+
+def cmd_download(args) -> int:
+    from instdet.data.download import download, parse_tracks
+
+    tracks = parse_tracks(args.tracks)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    with _bar(0, "download", unit="B", unit_scale=True) as bar:
+        files = download(args.dest, tracks=tracks, parts=parts, url_template=args.url_template,
+                         progress=bar.update, log=bar.write)
+    print(f"{len(files)} files in {args.dest}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from instdet.data.aam import validate
+
+    tracks, problems = validate(args.dir)
+    for tid, msgs in problems.items():
+        for msg in msgs:
+            print(f"{tid}: {msg}")
+    n_bad = sum(len(m) for m in problems.values())
+    print(f"{len(tracks)} tracks, {len(problems)} with problems, {n_bad} problems in all")
+    return 0 if tracks and not problems else 1
+
+
+def cmd_stats(args) -> int:
+    from instdet.atomic import write_csv
+    from instdet.data.aam import load_tracks
+    from instdet.stats import dataset_stats
+
+    tracks = load_tracks(args.dir)
+    with _bar(len(tracks), "stats") as bar:
+        table = dataset_stats(tracks, progress=bar.update)
+    if args.out:
+        write_csv(args.out, table)
+        print(f"wrote {args.out}")
+    else:
+        print(table.to_string(index=False))
+    return 0
+
+
+def cmd_features(args) -> int:
+    from instdet.data.aam import load_tracks
+    from instdet.features import FeatureConfig, compute_many
+
+    tracks = load_tracks(args.dir)
+    config = FeatureConfig()
+    with _bar(len(tracks), "features") as bar:
+        feats = compute_many([t.mix_path for t in tracks.values()], config=config,
+                             cache_dir=args.cache, n_jobs=args.jobs, progress=bar.update)
+    frames = sum(f.shape[0] for f in feats)
+    print(f"{len(feats)} tracks, {frames} frames, settings {config.key}")
+    if args.pack:
+        from instdet.dataset import load_arrays, save_pack
+
+        arrays = load_arrays(tracks, config=config, label_source=args.labels, cache_dir=args.cache)
+        save_pack(args.pack, arrays, config=config)
+        print(f"wrote {args.pack}")
+    return 0
+
+
+def cmd_remix(args) -> int:
+    from instdet.data.remix import remix_corpus
+
+    exclude = {x.strip() for x in (args.exclude or "").split(",") if x.strip()}
+    with _bar(args.tracks, "remix") as bar:
+        ids = remix_corpus(args.source, args.dest, n_tracks=args.tracks, seed=args.seed,
+                           duration=args.duration, exclude=exclude, progress=bar.update)
+    print(f"wrote {len(ids)} remixes ({ids[0]}-{ids[-1]}) to {args.dest}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="instdet", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="download, validate and describe AAM").add_subparsers(
+        dest="data_command", required=True)
+    p = data.add_parser("download", help="fetch AAM tracks from Zenodo")
+    p.add_argument("--dest", required=True, type=Path)
+    p.add_argument("--tracks", default="1-3000", help="e.g. 1-300 or 5,17,2001-2010")
+    p.add_argument("--parts", default="annotations,mixes,midis",
+                   help="comma list of annotations, mixes, multitracks, midis")
+    p.add_argument("--url-template", default=None,
+                   help="mirror address with {name} for the file name (default: Zenodo)")
+    p.set_defaults(func=cmd_download)
+    p = data.add_parser("validate", help="check every track's files; exit 0 only if all is well")
+    p.add_argument("dir", type=Path)
+    p.set_defaults(func=cmd_validate)
+    p = data.add_parser("stats", help="per-instrument class frequency and label noise")
+    p.add_argument("dir", type=Path, nargs="+")
+    p.add_argument("--out", type=Path, help="CSV file to write (default: print)")
+    p.set_defaults(func=cmd_stats)
+    p = data.add_parser("remix", help="new tracks mixed from random subsets of real stems")
+    p.add_argument("--source", type=Path, action="append", required=True)
+    p.add_argument("--dest", type=Path, required=True)
+    p.add_argument("--tracks", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--duration", type=float, default=20.0, help="seconds per remix")
+    p.add_argument("--exclude", help="comma list of source track ids not to use (test tracks)")
+    p.set_defaults(func=cmd_remix)
+
+    p = sub.add_parser("features", help="compute and cache log-mel features of every track")
+    p.add_argument("dir", type=Path, nargs="+")
+    p.add_argument("--cache", type=Path, default=None, help="cache folder (default ~/.cache/instdet)")
+    p.add_argument("--jobs", type=int, default=None)
+    p.add_argument("--pack", type=Path, help="also write features and labels to one .npz "
+                   "that `instdet train --data` reads (training without the audio)")
+    p.add_argument("--labels", default="auto", choices=["auto", "midi", "onsets", "segments"])
+    p.set_defaults(func=cmd_features)
+
+    from instdet import cli_models
+
+    cli_models.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InstdetError as exc:
+        print(f"instdet: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("instdet: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Tracks as arrays for training and evaluation: features, labels, splits, crops."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+from instdet.data.aam import INSTRUMENTS, Track
+from instdet.errors import InstdetError
+from instdet.features import FeatureConfig, compute_many
+from instdet.labels import frame_labels
+
+
+@dataclasses.dataclass
+class TrackArrays:
+    """One track ready for a model."""
+
+    track_id: str
+    features: np.ndarray  # (n_frames, n_mels) float32, dB
+    labels: np.ndarray  # (n_frames, 31) uint8
+    label_source: str
+
+
+def load_arrays(
+    tracks: dict[str, Track],
+    *,
+    config: FeatureConfig,
+    label_source: str = "auto",
+    cache_dir=None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, TrackArrays]:
+    """Features (cached) and frame labels of every track."""
+    ids = list(tracks)
+    feats = compute_many([tracks[i].mix_path for i in ids], config=config, cache_dir=cache_dir,
+                         progress=progress)
+    out = {}
+    for tid, f in zip(ids, feats):
+        y, used = frame_labels(tracks[tid], f.shape[0], sr=config.sr,
+                               hop_length=config.hop_length, source=label_source)
+        out[tid] = TrackArrays(tid, f, y, used)
+    return out
+
+
+def split_tracks(
+    ids: list[str],
+    *,
+    n_train: int | None,
+    seed: int,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    test_ids: list[str] | None = None,
+    val_ids: list[str] | None = None,
+) -> dict[str, list[str]]:
+    """Split track ids into train / val / test, reproducibly for a seed.
+
+    Explicit ``test_ids`` and ``val_ids`` are taken as given; the rest is shuffled and cut.
+    ``n_train`` caps the training tracks (``None``: all that remain).
+    """
+    known = set(ids)
+    for name, given in (("test", test_ids), ("validation", val_ids)):
+        missing = sorted(set(given or ()) - known)
+        if missing:
+            raise InstdetError(f"{name} track(s) not in the data: {', '.join(missing[:5])}")
+    rng = np.random.default_rng(seed)
+    rest = [i for i in sorted(ids) if i not in set(test_ids or ()) | set(val_ids or ())]
+    rest = [rest[i] for i in rng.permutation(len(rest))]
+    test = list(test_ids) if test_ids else rest[: max(1, round(test_fraction * len(ids)))]
+    rest = [i for i in rest if i not in test]
+    val = list(val_ids) if val_ids else rest[: max(1, round(val_fraction * len(ids)))]
+    train = [i for i in rest if i not in val]
+    if n_train is not None:
+        if n_train > len(train):
+            raise InstdetError(
+                f"asked for {n_train} training tracks but only {len(train)} remain after "
+                f"{len(val)} validation and {len(test)} test tracks"
+            )
+        train = train[:n_train]
+    if not train:
+        raise InstdetError("no training tracks left; give more data")
+    return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
+
+
+def track_weights(
+    arrays: list[TrackArrays], *, rare_threshold: int = 5, factor: float = 4.0
+) -> np.ndarray:
+    """Sampling weight per track: ``factor`` for a track holding an instrument that occurs in
+    fewer than ``rare_threshold`` training tracks (the seed's x4 oversampling), else 1."""
+    present = np.stack([a.labels.any(axis=0) for a in arrays])  # (n_tracks, 31)
+    rare = (present.sum(axis=0) > 0) & (present.sum(axis=0) < rare_threshold)
+    w = np.where((present & rare).any(axis=1), factor, 1.0)
+    return w / w.sum()
+
+
+def class_pos_weight(arrays: list[TrackArrays], *, cap: float = 10.0) -> np.ndarray:
+    """BCE positive-class weight per instrument: sqrt(negative / positive frames), in [1, cap]."""
+    pos = sum(a.labels.sum(axis=0, dtype=np.int64) for a in arrays).astype(np.float64)
+    total = sum(a.labels.shape[0] for a in arrays)
+    ratio = np.sqrt((total - pos) / np.maximum(pos, 1.0))
+    return np.clip(np.where(pos > 0, ratio, 1.0), 1.0, cap).astype(np.float32)
+
+
+def sample_batch(
+    arrays: list[TrackArrays], weights: np.ndarray, *, batch_size: int, crop: int,
+    rng: np.random.Generator, pad_db: float = -80.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random crops; a track shorter than ``crop`` is padded with silence (``pad_db``).
+
+    Returns
+    -------
+    x : np.ndarray [shape=(batch, crop, n_mels)]
+    y : np.ndarray [shape=(batch, crop, 31)]
+    mask : np.ndarray [shape=(batch, crop)], 1 on real frames, 0 on padding
+    """
+    n_mels = arrays[0].features.shape[1]
+    x = np.full((batch_size, crop, n_mels), pad_db, dtype=np.float32)
+    y = np.zeros((batch_size, crop, len(INSTRUMENTS)), dtype=np.float32)
+    mask = np.zeros((batch_size, crop), dtype=np.float32)
+    for b, idx in enumerate(rng.choice(len(arrays), size=batch_size, p=weights)):
+        a = arrays[idx]
+        n = a.features.shape[0]
+        start = int(rng.integers(0, max(1, n - crop + 1)))
+        seg = slice(start, start + min(crop, n))
+        length = seg.stop - seg.start
+        x[b, :length] = a.features[seg]
+        y[b, :length] = a.labels[seg]
+        mask[b, :length] = 1.0
+    return x, y, mask
+
+
+def save_pack(path, arrays: dict[str, TrackArrays], *, config: FeatureConfig) -> None:
+    """Store features (uint8, 0.31-dB steps over the 80-dB range) and bit-packed labels of
+    many tracks in one ``.npz``: training data for a machine that has no audio (a GPU host)."""
+    import json
+
+    from instdet.atomic import write_with
+
+    payload = {"meta": np.array(json.dumps({"features": config.to_dict(),
+                                            "ids": list(arrays)}))}
+    for tid, a in arrays.items():
+        q = np.rint((a.features + config.top_db) * (255.0 / config.top_db))
+        payload[f"x_{tid}"] = np.clip(q, 0, 255).astype(np.uint8)
+        payload[f"y_{tid}"] = np.packbits(a.labels.astype(bool), axis=1)
+        payload[f"s_{tid}"] = np.array(a.label_source)
+
+    def writer(tmp):
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **payload)
+
+    write_with(path, writer)
+
+
+def load_pack(path) -> tuple[dict[str, TrackArrays], FeatureConfig]:
+    """Read a pack written by ``save_pack``."""
+    import json
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            config = FeatureConfig.from_dict(meta["features"])
+            out = {}
+            for tid in meta["ids"]:
+                x = z[f"x_{tid}"].astype(np.float32) * (config.top_db / 255.0) - config.top_db
+                y = np.unpackbits(z[f"y_{tid}"], axis=1, count=len(INSTRUMENTS))
+                out[tid] = TrackArrays(tid, x, y.astype(np.uint8), str(z[f"s_{tid}"]))
+    except (OSError, ValueError, KeyError) as exc:
+        raise InstdetError(f"{path}: not a readable feature pack ({exc})") from None
+    return out, config

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Rebuild everything shipped in saved_models/ and results/ from ../shared/aam-tiny.
+#
+#   scripts/reproduce.sh [AAM_DIR] [STAGE ...]     stages: data sweep evaluate stats (default: all)
+#
+# Real tracks 2462, 2841, 3000 are the real test set: never trained on, never used to pick a
+# model or a threshold, and their stems are not remixed. 1014 and 2720 are the validation
+# tracks (early stopping, post-processing). The other 7 real tracks and 400 stem remixes of
+# them are the training pool; remixes 10361-10400 are held out as the generated test split.
+set -euo pipefail
+AAM=${1:-../shared/aam-tiny}
+shift || true
+STAGES=${*:-data sweep evaluate stats}
+WORK=${INSTDET_WORK:-work}
+SEED=0
+TEST_REAL=2462,2841,3000
+VAL=1014,2720
+TEST_REMIX=$(seq -s, 10361 10400)
+run() { echo "+ $*" >&2; "$@"; }
+
+for stage in $STAGES; do
+  case $stage in
+  data)
+    # Training pool without the real test tracks, as links (no copy of the audio).
+    rm -rf "$WORK/realtrain"
+    for f in "$AAM"/*/*; do
+      id=$(basename "$f" | cut -c1-4)
+      case ,$TEST_REAL, in *,$id,*) continue ;; esac
+      mkdir -p "$WORK/realtrain/$(basename "$(dirname "$f")")"
+      ln -sf "$(realpath "$f")" "$WORK/realtrain/$(basename "$(dirname "$f")")/"
+    done
+    run instdet data remix --source "$AAM" --dest "$WORK/remix" --tracks 400 --seed 1 \
+      --exclude "$TEST_REAL,$VAL"
+    run instdet data validate "$WORK/remix" | tail -1
+    # One file of features and labels: lets the sweep run on a machine without the audio.
+    run instdet features "$WORK/realtrain" "$WORK/remix" --pack "$WORK/gpu/train_pack.npz"
+    ;;
+  sweep)
+    for model in mlp crnn convtf; do
+      run instdet sweep --models "$model" --sizes "${SIZES:-75,150,300}" \
+        --data "$WORK/gpu/train_pack.npz" --val-ids "$VAL" --test-ids "$TEST_REMIX" \
+        --epochs 30 --patience 6 --steps 100 --batch-size 32 --crop 512 --seed $SEED \
+        --runs saved_models &
+    done
+    wait
+    ;;
+  evaluate)
+    for run_dir in saved_models/*/; do
+      run instdet evaluate "$run_dir" --data "$AAM" --tracks "$TEST_REAL" --name real-test
+      run instdet evaluate "$run_dir" --data "$WORK/remix" --tracks "$TEST_REMIX" --name remix-test
+    done
+    ;;
+  stats)
+    run instdet data stats "$AAM" --out results/dataset_stats_aam-tiny.csv
+    run instdet data stats "$WORK/remix" --out results/dataset_stats_remix.csv
+    ;;
+  *) echo "unknown stage $stage" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,91 @@
+"""The instdet command as a user runs it: exit codes, one-line errors, no tracebacks."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from instdet.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args, cwd=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "instdet.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+def test_validate_real(aam_tiny):
+    r = run_cli("data", "validate", aam_tiny)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "12 tracks, 0 with problems" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["data", "validate", "/nonexistent"], "no such dataset folder"),
+        (["data", "download", "--dest", "{tmp}", "--tracks", "0-9"], "track ids must lie"),
+        (["data", "download", "--dest", "{tmp}", "--parts", "videos"], "unknown part"),
+        (["train", "--model", "mlp"], "give --data"),
+        (["train", "--resume", "{tmp}"], "not a run folder"),
+        (["evaluate", "{tmp}/none", "--data", "{tmp}"], "no such checkpoint"),
+        (["predict", "{tmp}", "{tmp}/song.mp3"], "no such checkpoint"),
+        (["features", "{tmp}"], "no AAM tracks"),
+    ],
+)
+def test_errors_are_one_line(tmp_path, args, message):
+    r = run_cli(*[a.format(tmp=tmp_path) for a in args])
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.startswith("instdet: error")]
+    assert len(lines) == 1 and message in lines[0], r.stderr
+
+
+def test_validate_fails_on_damage(tiny, tmp_path):
+    import shutil
+
+    shutil.copytree(tiny, tmp_path / "d")
+    (tmp_path / "d" / "annotations" / "0001_onsets.arff").unlink()
+    r = run_cli("data", "validate", tmp_path / "d")
+    assert r.returncode == 1 and "0001: missing: onsets.arff" in r.stdout
+
+
+def test_stats_csv(tiny, tmp_path):
+    assert main(["data", "stats", str(tiny), "--out", str(tmp_path / "s.csv")]) == 0
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "s.csv")
+    assert len(df) == 31 and df.set_index("instrument").loc["Piano", "tracks"] == 3
+
+
+def test_pipeline_train_evaluate_predict(tiny, tmp_path, capsys):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    assert main(["train", "--model", "mlp", "--data", str(tiny), "--epochs", "1", "--steps", "2",
+                 "--batch-size", "4", "--crop", "64", "--val-ids", "0001", "--test-ids", "0003",
+                 "--runs", str(runs), "--name", "r"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(runs / "r"), "--results", str(results), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("f1_micro", "f1_macro", "f1_weighted", "hamming", "jaccard_samples",
+                "segment_f1_1s", "mAP", "per_instrument"):
+        assert key in out
+    assert len(out["per_instrument"]) == 31
+    # a folder the run never saw
+    assert main(["evaluate", str(runs / "r"), "--data", str(tiny), "--all", "--name", "all",
+                 "--results", str(results), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_tracks"] == 3
+    assert main(["predict", str(runs / "r"), str(tiny / "audio-mixes" / "0002_mix.flac"),
+                 "--out", str(tmp_path / "p.csv")]) == 0
+    assert (tmp_path / "p.csv").read_text().startswith("time_s,AcousticGuitar")
+
+
+def test_remix_command_output_validates(aam_tiny, tmp_path):
+    r = run_cli("data", "remix", "--source", aam_tiny, "--dest", tmp_path / "rx", "--tracks", "3",
+                "--seed", "4", "--duration", "8", "--exclude", "2462,2841,3000")
+    assert r.returncode == 0, r.stderr
+    assert run_cli("data", "validate", tmp_path / "rx").returncode == 0

@@ -1,0 +1,135 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from instdet.checkpoint import load_checkpoint
+from instdet.dataset import TrackArrays, load_pack, sample_batch, save_pack, split_tracks
+from instdet.errors import InstdetError
+from instdet.features import FeatureConfig
+from instdet.inference import Predictor
+from instdet.training import TrainConfig, masked_bce, train
+
+FAST = dict(epochs=1, steps_per_epoch=3, batch_size=4, crop_frames=64)
+
+
+@pytest.fixture(scope="module")
+def real_run(aam_tiny, tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "crnn-test"
+    cfg = TrainConfig(model="crnn", data=(str(aam_tiny),), test_ids=("2462",),
+                      val_ids=("0080",), tracks=3, seed=0, **FAST)
+    summary = train(cfg, run, log=lambda s: None)
+    return run, summary
+
+
+def test_run_folder(real_run):
+    run, summary = real_run
+    assert {p.name for p in run.iterdir()} == {"model.pt", "config.json", "history.csv", "split.json"}
+    assert summary["status"] == "done" and summary["n_train"] == 3
+    split = json.loads((run / "split.json").read_text())
+    assert split["test"] == ["2462"] and split["val"] == ["0080"]
+    assert not set(split["train"]) & {"2462", "0080"}
+    hist = pd.read_csv(run / "history.csv")
+    assert list(hist.columns[:5]) == ["epoch", "loss", "val_loss", "val_f1_micro", "val_f1_macro"]
+
+
+def test_checkpoint_rebuilds_and_predicts_the_same(real_run, aam_tiny):
+    run, _ = real_run
+    ckpt = torch.load(run / "model.pt", weights_only=True)
+    for key in ("model_name", "model_config", "feature_config", "instruments", "epoch",
+                "best_score", "postprocess"):
+        assert key in ckpt
+    audio = aam_tiny / "audio-mixes-mp3" / "2462_mix.mp3"
+    a = Predictor.from_run(run).predict(audio)
+    b = Predictor.from_run(run / "model.pt").predict(audio)
+    np.testing.assert_array_equal(a.probabilities, b.probabilities)
+    assert a.probabilities.shape == (len(a.times), 31) and a.active.dtype == bool
+
+
+def test_same_seed_same_numbers(tiny, tmp_path):
+    cfg = TrainConfig(model="mlp", data=(str(tiny),), val_ids=("0001",), test_ids=("0002",), **FAST)
+    train(cfg, tmp_path / "a", log=lambda s: None)
+    train(cfg, tmp_path / "b", log=lambda s: None)
+    ha, hb = (pd.read_csv(tmp_path / x / "history.csv") for x in "ab")
+    np.testing.assert_allclose(ha["loss"], hb["loss"], rtol=1e-5)
+
+
+def test_resume_continues(tiny, tmp_path):
+    cfg = TrainConfig(model="mlp", data=(str(tiny),), val_ids=("0001",), test_ids=("0002",),
+                      **{**FAST, "epochs": 2, "patience": 5})
+    full = tmp_path / "full"
+    train(cfg, full, log=lambda s: None)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(row):
+        raise Stop
+
+    part = tmp_path / "part"
+    with pytest.raises(Stop):
+        train(cfg, part, progress=stop_after_first, log=lambda s: None)
+    assert (part / "last.pt").exists() and load_checkpoint(part / "model.pt")["epoch"] == 1
+    train(cfg, part, resume=True, log=lambda s: None)
+    a, b = (pd.read_csv(p / "history.csv") for p in (full, part))
+    assert len(b) == 2 and not (part / "last.pt").exists()
+    np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-4)
+
+
+def test_resume_without_state(tmp_path, tiny):
+    cfg = TrainConfig(model="mlp", data=(str(tiny),), val_ids=("0001",), test_ids=("0002",), **FAST)
+    with pytest.raises(InstdetError, match="nothing to resume"):
+        train(cfg, tmp_path / "none", resume=True, log=lambda s: None)
+
+
+def test_mask_excludes_padding():
+    """Changing logits or targets on padded frames must not change the loss."""
+    torch.manual_seed(0)
+    logits = torch.randn(2, 10, 31)
+    target = torch.randint(0, 2, (2, 10, 31)).float()
+    mask = torch.ones(2, 10)
+    mask[1, 6:] = 0
+    pw = torch.ones(31) * 2
+    base = masked_bce(logits, target, mask, pw)
+    logits2, target2 = logits.clone(), target.clone()
+    logits2[1, 6:] = 50.0
+    target2[1, 6:] = 0.0
+    assert torch.allclose(base, masked_bce(logits2, target2, mask, pw))
+    real = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits[1, :6], target[1, :6], pos_weight=pw, reduction="none").mean(-1)
+    full = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits[0], target[0], pos_weight=pw, reduction="none").mean(-1)
+    assert torch.allclose(base, torch.cat([full, real]).mean())
+
+
+def test_sample_batch_pads_short_tracks():
+    a = TrackArrays("1", np.zeros((10, 8), np.float32), np.ones((10, 31), np.uint8), "midi")
+    x, y, mask = sample_batch([a], np.array([1.0]), batch_size=2, crop=16,
+                              rng=np.random.default_rng(0))
+    assert x.shape == (2, 16, 8) and mask[:, :10].all() and not mask[:, 10:].any()
+    assert (x[:, 10:] == -80).all() and not y[:, 10:].any()
+
+
+@pytest.mark.parametrize("n_train, ok", [(2, True), (50, False)])
+def test_split(n_train, ok):
+    ids = [f"{i:04d}" for i in range(10)]
+    if not ok:
+        with pytest.raises(InstdetError, match="training tracks"):
+            split_tracks(ids, n_train=n_train, seed=0)
+        return
+    s = split_tracks(ids, n_train=n_train, seed=0)
+    assert len(s["train"]) == n_train and not set(s["train"]) & (set(s["val"]) | set(s["test"]))
+    assert s == split_tracks(ids, n_train=n_train, seed=0)
+
+
+def test_pack_roundtrip(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-80, 0, (50, 128)).astype(np.float32)
+    y = (rng.random((50, 31)) > 0.7).astype(np.uint8)
+    save_pack(tmp_path / "p.npz", {"7": TrackArrays("7", x, y, "midi")}, config=FeatureConfig())
+    arrays, cfg = load_pack(tmp_path / "p.npz")
+    assert cfg == FeatureConfig()
+    assert np.abs(arrays["7"].features - x).max() <= 80 / 255 / 2 + 1e-4
+    np.testing.assert_array_equal(arrays["7"].labels, y)
