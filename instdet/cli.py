@@ -59,6 +59,12 @@ def cmd_stats(args) -> int:
         print(f"wrote {args.out}")
     else:
         print(table.to_string(index=False))
+    if args.cooccurrence:
+        from instdet.stats import cooccurrence
+
+        co = cooccurrence(tracks)
+        write_csv(args.cooccurrence, co.reset_index().rename(columns={"index": "instrument"}))
+        print(f"wrote {args.cooccurrence}")
     return 0
 
 
@@ -113,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = data.add_parser("stats", help="per-instrument class frequency and label noise")
     p.add_argument("dir", type=Path, nargs="+")
     p.add_argument("--out", type=Path, help="CSV file to write (default: print)")
+    p.add_argument("--cooccurrence", type=Path,
+                   help="also write frames where two instruments play together (31x31 CSV)")
     p.set_defaults(func=cmd_stats)
     p = data.add_parser("remix", help="new tracks mixed from random subsets of real stems")
     p.add_argument("--source", type=Path, action="append", required=True)

@@ -38,7 +38,7 @@ def _train_config(args, model: str, tracks: int | None):
         tracks=tracks, test_ids=_ids(args.test_ids), val_ids=_ids(args.val_ids),
         label_source=args.labels, epochs=args.epochs, patience=args.patience,
         steps_per_epoch=args.steps, batch_size=args.batch_size, crop_frames=args.crop,
-        lr=args.lr, seed=args.seed,
+        lr=args.lr, seed=args.seed, augment=not args.no_augment,
     )
 
 
@@ -199,6 +199,8 @@ def add_commands(sub) -> None:
         p.add_argument("--crop", type=int, default=256, help="frames per training crop")
         p.add_argument("--lr", type=float, default=1e-3)
         p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--no-augment", action="store_true",
+                       help="train without mel shift, tilt and SpecAugment masks")
         p.add_argument("--runs", type=Path, default=DEFAULT_RUNS)
         p.add_argument("--cache", type=Path, default=None)
 

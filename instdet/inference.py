@@ -123,3 +123,23 @@ class Predictor:
 
 def feature_config_of(ckpt: dict) -> FeatureConfig:
     return FeatureConfig.from_dict(dict(ckpt["feature_config"]))
+
+
+def predict_many(predictors: dict[str, "Predictor"], y: np.ndarray, *, sr: int,
+                 progress=None) -> dict[str, Prediction]:
+    """Run several models on one song, computing each distinct feature setting once.
+
+    ``y`` is mono audio at ``sr``; ``progress(done, total, name)`` is called after each model.
+    """
+    import soxr
+
+    feats: dict[FeatureConfig, np.ndarray] = {}
+    out = {}
+    for i, (name, p) in enumerate(predictors.items()):
+        if p.features not in feats:
+            yy = y if sr == p.features.sr else soxr.resample(y, sr, p.features.sr).astype(np.float32)
+            feats[p.features] = logmel(yy, config=p.features)
+        out[name] = p.predict_features(feats[p.features])
+        if progress:
+            progress(i + 1, len(predictors), name)
+    return out

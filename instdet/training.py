@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from instdet.atomic import write_csv, write_json
+from instdet.augment import augment_batch
 from instdet.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
 from instdet.data.aam import INSTRUMENTS, load_tracks
 from instdet.dataset import (TrackArrays, class_pos_weight, load_arrays, load_pack,
@@ -54,6 +55,7 @@ class TrainConfig:
     rare_threshold: int = 5
     rare_factor: float = 4.0
     pos_weight_cap: float = 10.0
+    augment: bool = True
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -186,6 +188,8 @@ def train(
         for _ in range(config.steps_per_epoch):
             x, y, mask = sample_batch(train_arr, weights, batch_size=config.batch_size,
                                       crop=config.crop_frames, rng=rng, pad_db=-features.top_db)
+            if config.augment:
+                x = augment_batch(x, rng, floor_db=-features.top_db)
             x = torch.from_numpy(scale(x)).to(device)
             loss = masked_bce(model(x), torch.from_numpy(y).to(device),
                               torch.from_numpy(mask).to(device), pos_weight)

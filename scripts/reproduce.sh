@@ -36,11 +36,16 @@ for stage in $STAGES; do
     run instdet features "$WORK/realtrain" "$WORK/remix" --pack "$WORK/gpu/train_pack.npz"
     ;;
   sweep)
+    # Every (model, size) pair trains in its own process; SWEEP_PARALLEL=0 runs them one by one
+    # (on a laptop CPU). The shipped runs were trained in parallel on one GPU.
     for model in mlp crnn convtf; do
-      run instdet sweep --models "$model" --sizes "${SIZES:-75,150,300}" \
-        --data "$WORK/gpu/train_pack.npz" --val-ids "$VAL" --test-ids "$TEST_REMIX" \
-        --epochs 30 --patience 6 --steps 100 --batch-size 32 --crop 512 --seed $SEED \
-        --runs saved_models &
+      for size in ${SIZES:-75 150 300}; do
+        cmd=(instdet sweep --models "$model" --sizes "$size" \
+          --data "$WORK/gpu/train_pack.npz" --val-ids "$VAL" --test-ids "$TEST_REMIX" \
+          --epochs 30 --patience 8 --steps 100 --batch-size 32 --crop 512 --seed $SEED \
+          --runs saved_models)
+        if [ "${SWEEP_PARALLEL:-1}" = 1 ]; then run "${cmd[@]}" & else run "${cmd[@]}"; fi
+      done
     done
     wait
     ;;
@@ -51,8 +56,10 @@ for stage in $STAGES; do
     done
     ;;
   stats)
-    run instdet data stats "$AAM" --out results/dataset_stats_aam-tiny.csv
-    run instdet data stats "$WORK/remix" --out results/dataset_stats_remix.csv
+    run instdet data stats "$AAM" --out results/dataset_stats_aam-tiny.csv \
+      --cooccurrence results/cooccurrence_aam-tiny.csv
+    run instdet data stats "$WORK/remix" --out results/dataset_stats_remix.csv \
+      --cooccurrence results/cooccurrence_remix.csv
     ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac

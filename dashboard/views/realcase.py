@@ -1,0 +1,120 @@
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import streamlit as st  # noqa: E402
+
+import figures  # noqa: E402
+import loaders  # noqa: E402
+from instdet.audio import load_audio  # noqa: E402
+from instdet.errors import InstdetError  # noqa: E402
+from instdet.inference import predict_many  # noqa: E402
+from instdet.report import (activity_share, downsample_codes, instruments_present,  # noqa: E402
+                            model_agreement, realcase_csv)
+
+MAX_MB = 50
+MAX_MIN = 15
+
+st.title("Real case: every model on your song")
+st.markdown(f"Upload a song (wav, mp3, flac or ogg; at most {MAX_MB} MB and {MAX_MIN} minutes). "
+            "Every saved model listens to it; the page shows what each one hears and where "
+            "they disagree.")
+models = loaders.models_dir()
+runs = loaders.model_runs(str(models))
+usable = runs[runs["has_checkpoint"] & (runs["status"] == "done")] if not runs.empty else runs
+if usable.empty:
+    st.warning(f"No finished model in `{models}`. Train one with "
+               "`instdet train --model crnn --data DIR`.")
+    st.stop()
+
+upload = st.file_uploader("Song", type=["wav", "mp3", "flac", "ogg"], key="rc_upload")
+if upload is None:
+    st.stop()
+if upload.size > MAX_MB * 1024 * 1024:
+    st.error(f"{upload.name}: {upload.size / 2**20:.0f} MB is over the {MAX_MB}-MB limit.")
+    st.stop()
+
+key = (upload.file_id, upload.size)
+if st.session_state.get("rc_key") != key:
+    st.session_state.pop("rc_result", None)
+    suffix = Path(upload.name).suffix.lower()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"  # a safe name whatever the user's file was called
+        path.write_bytes(upload.getbuffer())
+        try:
+            y = load_audio(path, sr=22050, max_duration=MAX_MIN * 60)
+        except InstdetError as exc:
+            st.error(f"{upload.name}: {str(exc).split(': ', 1)[-1]}")
+            st.stop()
+    if len(y) < 2048:
+        st.error(f"{upload.name}: {len(y) / 22050 * 1000:.0f} ms of audio is too short to analyse.")
+        st.stop()
+    bar = st.progress(0.0, text="Loading models")
+    predictors = {}
+    for i, run in enumerate(usable["run_id"]):
+        try:
+            predictors[run] = loaders.predictor(str(models / run))
+        except InstdetError as exc:
+            st.warning(f"{run} skipped: {exc}")
+        bar.progress((i + 1) / (2 * len(usable)), text=f"Loaded {run}")
+    if not predictors:
+        st.error("No model could be loaded.")
+        st.stop()
+
+    def progress(done, total, name):
+        bar.progress(0.5 + done / (2 * total), text=f"{name} done ({done}/{total})")
+
+    preds = predict_many(predictors, y, sr=22050, progress=progress)
+    bar.empty()
+    st.session_state["rc_key"] = key
+    st.session_state["rc_result"] = (upload.name, len(y) / 22050, preds)
+
+name, duration, preds = st.session_state["rc_result"]
+actives = {run: p.active for run, p in preds.items()}
+times = next(iter(preds.values())).times
+st.success(f"{name}: {duration:.1f} s analysed by {len(preds)} models.")
+
+share = activity_share(actives)
+shown = share[(share > 0.02).any(axis=1)]
+st.subheader("Share of time each instrument is active")
+st.dataframe(shown.style.format("{:.0%}").background_gradient(cmap="Greens", vmin=0, vmax=1),
+             use_container_width=True)
+
+st.subheader("Where the models agree")
+agree = model_agreement(actives)
+rows = instruments_present(*actives.values())
+if rows:
+    pooled, step = downsample_codes((agree * 100).astype("int16"))
+    import plotly.graph_objects as go
+
+    from instdet.data.aam import INSTRUMENTS
+
+    fig = go.Figure(go.Heatmap(z=pooled[:, rows].T / 100, x=times[::step][: pooled.shape[0]],
+                               y=[INSTRUMENTS[r] for r in rows], zmin=0, zmax=1,
+                               colorscale="Blues", colorbar=dict(title="share of models"),
+                               hovertemplate="%{y} at %{x:.1f} s: %{z:.0%} of models<extra></extra>"))
+    fig.update_layout(height=120 + 30 * len(rows), font=dict(size=16),
+                      margin=dict(l=10, r=10, t=10, b=40))
+    fig.update_xaxes(title="time (s)")
+    st.plotly_chart(fig, use_container_width=True, key="rc_agree")
+    st.caption("Dark: all models hear the instrument; pale: only some do (disagreement).")
+else:
+    st.info("No model hears any instrument in this file (silence?).")
+
+st.subheader("Per model")
+chosen = st.multiselect("Models", list(preds), default=list(preds)[:3], key="rc_models")
+for run in chosen:
+    a = actives[run]
+    r = instruments_present(a)
+    if not r:
+        st.markdown(f"**{run}**: no instrument active.")
+        continue
+    pooled, step = downsample_codes(a.astype("int8"))
+    st.plotly_chart(figures.activity_timeline(pooled, r, seconds_per_bin=step * (times[1] - times[0]) if len(times) > 1 else 0.023,
+                                              title=run), use_container_width=True, key=f"rc_tl_{run}")
+
+st.download_button("Download every model's frame predictions (CSV)",
+                   realcase_csv(times, actives).to_csv(index=False).encode(),
+                   file_name=f"{Path(name).stem}_instdet.csv", mime="text/csv", key="rc_csv")

@@ -1,0 +1,75 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
+
+import figures  # noqa: E402
+import loaders  # noqa: E402
+from instdet.postprocess import PostProcess  # noqa: E402
+from instdet.report import (best_run, downsample_codes, instruments_present,  # noqa: E402
+                            outcome_codes, track_table)
+
+st.title("Tracks: where each model is right and wrong")
+results = loaders.results_dir()
+sets = loaders.eval_sets(str(results))
+if not sets:
+    st.warning(f"No per-track results in `{results}`. Make them with {loaders.MAKE_RESULTS}.")
+    st.stop()
+
+c1, c2 = st.columns(2)
+runs = loaders.runs_table(str(results))
+best = best_run(runs, eval_name="real-test") if not runs.empty else None
+order = sorted(sets)
+run = c1.selectbox("Run", order, key="tracks_run",
+                   index=order.index(best["run_id"]) if best is not None and best["run_id"] in order else 0)
+evals = sets[run]
+eval_name = c2.selectbox("Evaluation set", evals,
+                         index=evals.index("real-test") if "real-test" in evals else 0,
+                         key="tracks_eval")
+m = loaders.metrics(str(results), run, eval_name)
+frames = loaders.all_frames(str(results), run, eval_name)
+if m is None or not frames:
+    st.error(f"{run} / {eval_name}: results are incomplete (no metrics.json or frame files). "
+             f"Evaluate the run again with `instdet evaluate saved_models/{run} ...`.")
+    st.stop()
+post = PostProcess.from_dict(m.get("postprocess"))
+active = {tid: post.apply(f["probs"]) for tid, f in frames.items()}
+
+st.subheader("Tracks, worst first")
+tt = track_table(frames, active)
+st.dataframe(tt, hide_index=True, use_container_width=True)
+track = st.selectbox("Track", list(tt["track_id"]), key="tracks_track")
+f = frames[track]
+act = active[track]
+codes = outcome_codes(f["labels"], act)
+rows = instruments_present(f["labels"], act)
+row = tt.set_index("track_id").loc[track]
+c = st.columns(4)
+c[0].metric("F1 micro", f"{row['f1_micro']:.3f}")
+c[1].metric("F1 macro", f"{row['f1_macro']:.3f}")
+c[2].metric("False-alarm frames", int(row["false_alarm_frames"]))
+c[3].metric("Missed frames", int(row["missed_frames"]))
+
+pooled, step = downsample_codes(codes)
+st.plotly_chart(figures.outcome_timeline(pooled, rows, seconds_per_bin=step / f["frame_rate"],
+                                         title=f"{track}: green correct, orange false alarm, red missed"),
+                use_container_width=True, key="tracks_timeline")
+st.caption(f"Each column is {step} frame(s) ({1000 * step / f['frame_rate']:.0f} ms) and shows "
+           "its worst outcome; post-processing as stored with the run "
+           f"(median filter {post.median} frames).")
+with st.expander("Probabilities (white dots: where the instrument really plays)"):
+    st.plotly_chart(figures.probability_map(f["probs"], f["labels"], rows,
+                                            frame_rate=f["frame_rate"], step=max(1, step // 2)),
+                    use_container_width=True, key="tracks_probs")
+
+audio = Path(f["audio_path"]) if f["audio_path"] else None
+duration = len(codes) / f["frame_rate"]
+if audio is not None and audio.is_file():
+    start = st.slider("Play from (s)", 0.0, float(np.floor(duration)), 0.0, 1.0, key="tracks_start")
+    st.audio(str(audio), start_time=int(start))
+else:
+    st.info("The track's audio is not on this machine (results keep only its path), so it "
+            "cannot be played here.")

@@ -1,0 +1,128 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright (no browser
+download), against `streamlit run` on 127.0.0.1 with the shipped results and models.
+Screenshots land in screenshots/ (ignored by git)."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "screenshots"
+PAGES = [
+    ("", "Best model on"),
+    ("dataset", "Label source: sections vs notes"),
+    ("models", "Per-instrument F1 across runs"),
+    ("tracks", "Tracks, worst first"),
+    ("confusions", "Confusion pairs"),
+    ("postprocess", "Post-processing, live"),
+]
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright")
+    port = free_port()
+    env = {**os.environ, "INSTDET_RESULTS": str(ROOT / "results"),
+           "INSTDET_MODELS": str(ROOT / "saved_models")}
+    log = tmp_path_factory.mktemp("st") / "streamlit.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "Home.py"),
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + log.read_text()[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as p:
+        # A fresh profile folder for every run (the persistent context takes it as user_data_dir).
+        context = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True,
+            viewport={"width": 1500, "height": 2000},
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        pg = context.new_page()
+        yield pg
+        context.close()
+
+
+def wait_ready(pg, text: str) -> None:
+    pg.get_by_text(text, exact=False).first.wait_for(timeout=60_000)
+    # Streamlit shows a running indicator while the script runs.
+    pg.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                         timeout=60_000)
+    pg.wait_for_timeout(1500)  # let plotly finish drawing
+
+
+@pytest.mark.parametrize("path, text", PAGES)
+def test_page_renders(page, server, path, text):
+    SHOTS.mkdir(exist_ok=True)
+    page.goto(f"{server}/{path}")
+    wait_ready(page, text)
+    body = page.inner_text("body")
+    assert "Traceback" not in body
+    assert not page.locator('[data-testid="stException"]').count()
+    page.screenshot(path=str(SHOTS / f"{path or 'home'}.png"), full_page=True)
+
+
+def test_real_case_upload(page, server, tmp_path):
+    SHOTS.mkdir(exist_ok=True)
+    sr = 22050
+    t = np.arange(sr * 6) / sr
+    y = 0.2 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
+    y += 0.05 * np.random.default_rng(0).standard_normal(len(t)) * (t % 0.5 < 0.05)
+    song = tmp_path / "my song é.wav"
+    sf.write(song, y, sr)
+    page.goto(f"{server}/realcase")
+    wait_ready(page, "Upload a song")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(song))
+    wait_ready(page, "analysed by")
+    body = page.inner_text("body")
+    assert "Share of time each instrument is active" in body
+    assert "Where the models agree" in body
+    assert not page.locator('[data-testid="stException"]').count()
+    page.screenshot(path=str(SHOTS / "realcase.png"), full_page=True)
+    # bad input: a text file named .mp3 gets a one-line error and the app keeps running
+    bad = tmp_path / "notes.mp3"
+    bad.write_text("this is not audio")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    page.locator('[data-testid="stAlertContentError"]').first.wait_for(timeout=60_000)
+    assert "notes.mp3" in page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+    page.screenshot(path=str(SHOTS / "realcase_error.png"), full_page=True)
