@@ -102,3 +102,49 @@ def _check_path(path: str | os.PathLike) -> Path:
 def _short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[-1][:160] if text else type(exc).__name__
+
+
+def decode_upload(
+    name: str,
+    data: bytes,
+    *,
+    sr: int = 22050,
+    max_bytes: int = 50 * 2**20,
+    max_duration: float = MAX_DURATION_S,
+    min_samples: int = 2048,
+) -> np.ndarray:
+    """Check and decode an uploaded song (the real-case page's entry point).
+
+    The bytes are written under a safe temporary name (the user's file name, non-ASCII or
+    not, is used only in messages), decoded, and checked for length and silence.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n_samples,), dtype=float32], mono at ``sr``
+
+    Raises
+    ------
+    InstdetError
+        One line naming the file: too large, not audio, too long, too short, or silent.
+    """
+    import tempfile
+
+    if len(data) > max_bytes:
+        raise InstdetError(f"{name}: {len(data) / 2**20:.1f} MB is over the "
+                           f"{max_bytes / 2**20:.0f}-MB limit")
+    suffix = Path(name).suffix.lower()
+    if suffix not in AUDIO_SUFFIXES:
+        raise InstdetError(f"{name}: not a wav, flac, ogg or mp3 file")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        try:
+            y = load_audio(path, sr=sr, max_duration=max_duration)
+        except InstdetError as exc:
+            raise InstdetError(f"{name}: {str(exc).split(': ', 1)[-1]}") from None
+    if len(y) < min_samples:
+        raise InstdetError(f"{name}: {1000 * len(y) / sr:.0f} ms of audio is too short to analyse "
+                           f"(at least {1000 * min_samples / sr:.0f} ms)")
+    if not np.any(np.abs(y) > 1e-6):
+        raise InstdetError(f"{name}: the audio is silent (every sample is zero)")
+    return y

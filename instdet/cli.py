@@ -29,7 +29,7 @@ def cmd_download(args) -> int:
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     with _bar(0, "download", unit="B", unit_scale=True) as bar:
         files = download(args.dest, tracks=tracks, parts=parts, url_template=args.url_template,
-                         progress=bar.update, log=bar.write)
+                         progress=bar.update, log=lambda t: bar.write(t, file=sys.stderr))
     print(f"{len(files)} files in {args.dest}")
     return 0
 
@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("instdet: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def _train_one(config, run_dir: Path, *, resume: bool, cache) -> dict:
             bar.refresh()
 
         return train(config, run_dir, cache_dir=cache, resume=resume, progress=progress,
-                     log=bar.write)
+                     log=lambda text: bar.write(text, file=sys.stderr))
 
 
 def cmd_train(args) -> int:
@@ -180,6 +180,20 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from instdet.evaluation import collect_results
+    from instdet.report import markdown_results
+
+    runs = collect_results(args.results)
+    if runs.empty:
+        raise InstdetError(f"no evaluated runs in {args.results}; run `instdet evaluate` first")
+    for name in args.eval or sorted(runs["eval"].unique()):
+        print(f"### {name} ({args.stage})\n")
+        print(markdown_results(runs, eval_name=name, stage=args.stage))
+        print()
+    return 0
+
+
 def add_commands(sub) -> None:
     from instdet.models import MODELS
 
@@ -232,6 +246,12 @@ def add_commands(sub) -> None:
     p.add_argument("--cache", type=Path, default=None)
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("report", help="print the results table (models x sizes x metrics)")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    p.add_argument("--eval", action="append", help="evaluation set (default: all)")
+    p.add_argument("--stage", default="postprocessed", choices=["postprocessed", "raw"])
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("predict", help="which instruments play when, in an audio file")
     p.add_argument("run", type=Path)

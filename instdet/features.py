@@ -1,7 +1,8 @@
 """Log-mel features, with the seed's settings, cached on disk.
 
-``logmel`` computes the STFT with torch (the same numbers as ``librosa.feature.melspectrogram``
-with ``center=True``, constant padding and a Hann window) and librosa's Slaney mel filters, then
+``logmel`` computes the STFT with scipy's FFT (the same numbers as
+``librosa.feature.melspectrogram`` with ``center=True``, constant padding and a Hann window)
+and librosa's Slaney mel filters, then
 converts power to dB relative to the track's maximum (``top_db`` below it clipped), so that
 a track's loudness does not shift its features.
 
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-import torch
 
 from instdet.atomic import write_with
 from instdet.audio import load_audio
@@ -73,12 +73,17 @@ def n_frames_for(n_samples: int, *, hop_length: int) -> int:
 
 
 @lru_cache(maxsize=8)
-def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> torch.Tensor:
+def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> np.ndarray:
     import librosa.filters  # mel filters only; no numba-compiled code runs here
 
-    return torch.from_numpy(
-        librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
-    ).float()
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(
+        np.float32)
+
+
+@lru_cache(maxsize=8)
+def _hann(n_fft: int) -> np.ndarray:
+    # periodic Hann, as librosa's get_window("hann", n_fft, fftbins=True)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
 
 
 def logmel(y: np.ndarray, *, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
@@ -95,6 +100,8 @@ def logmel(y: np.ndarray, *, config: FeatureConfig = FeatureConfig()) -> np.ndar
     S_db : np.ndarray [shape=(n_frames, n_mels), dtype=float32]
         Time-major; ``n_frames = 1 + n_samples // hop_length``; values in ``[-top_db, 0]``.
     """
+    from scipy import fft
+
     y = np.asarray(y)
     if y.ndim != 1:
         raise InstdetError(f"logmel expects mono audio of shape (n,), got {y.shape}")
@@ -102,26 +109,24 @@ def logmel(y: np.ndarray, *, config: FeatureConfig = FeatureConfig()) -> np.ndar
         raise InstdetError("logmel got no audio samples")
     if not np.all(np.isfinite(y)):
         raise InstdetError("audio holds NaN or infinite samples")
-    x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
-    pad = config.n_fft // 2
-    if x.numel() <= pad:  # shorter than half a window: pad with zeros as centring would
-        x = torch.nn.functional.pad(x, (0, pad + 1 - x.numel()))
-    with torch.no_grad():
-        spec = torch.stft(
-            x, n_fft=config.n_fft, hop_length=config.hop_length,
-            window=torch.hann_window(config.n_fft), center=True, pad_mode="constant",
-            return_complex=True,
-        )
-        power = spec.real.square() + spec.imag.square()  # (1 + n_fft/2, n_frames)
-        mel = _mel_basis(config.sr, config.n_fft, config.n_mels, config.fmin, config.fmax) @ power
-        db = 10.0 * torch.log10(torch.clamp(mel, min=1e-10))
-        db = db - db.max()
-        db = torch.clamp(db, min=-config.top_db)
-    n_frames = n_frames_for(y.size, hop_length=config.hop_length)
-    return db.T[:n_frames].contiguous().numpy()
+    n_fft, hop = config.n_fft, config.hop_length
+    x = np.pad(np.asarray(y, dtype=np.float32), (n_fft // 2, n_fft // 2))  # centred frames
+    n_frames = n_frames_for(y.size, hop_length=hop)
+    frames = np.lib.stride_tricks.as_strided(
+        x, shape=(n_frames, n_fft), strides=(x.strides[0] * hop, x.strides[0]), writeable=False)
+    mel_basis = _mel_basis(config.sr, n_fft, config.n_mels, config.fmin, config.fmax)
+    out = np.empty((n_frames, config.n_mels), dtype=np.float32)
+    window = _hann(n_fft)
+    for lo in range(0, n_frames, 2048):  # blocks bound the memory of long songs
+        spec = fft.rfft(frames[lo : lo + 2048] * window, axis=1)  # (block, 1 + n_fft/2)
+        power = spec.real**2 + spec.imag**2
+        out[lo : lo + 2048] = power @ mel_basis.T
+    db = 10.0 * np.log10(np.maximum(out, 1e-10))
+    db -= db.max()
+    return np.maximum(db, -config.top_db, out=db).astype(np.float32, copy=False)
 
 
-def scale(S_db: np.ndarray | torch.Tensor):
+def scale(S_db: np.ndarray):
     """Map dB values in ``[-top_db, 0]`` to roughly ``[-2, 2]``: what every model is fed."""
     return (S_db + 40.0) / 20.0
 
@@ -200,10 +205,5 @@ def compute_many(
 
     if n_jobs == 1:
         return [one(p) for p in paths]
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # threads across files beat threads inside one small FFT
-    try:
-        with ThreadPoolExecutor(n_jobs) as pool:
-            return list(pool.map(one, paths))
-    finally:
-        torch.set_num_threads(torch_threads)
+    with ThreadPoolExecutor(n_jobs) as pool:
+        return list(pool.map(one, paths))

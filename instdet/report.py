@@ -127,3 +127,19 @@ __all__ = ["INSTRUMENT_COLORS", "OUTCOMES", "OUTCOME_COLORS", "METRIC_LABELS", "
            "downsample_codes", "sweep_table", "best_run", "live_metrics", "track_table",
            "model_agreement", "activity_share", "realcase_csv", "instruments_present",
            "per_instrument_runs", "per_instrument"]
+
+
+def markdown_results(runs: pd.DataFrame, *, eval_name: str, stage: str = "postprocessed",
+                     metrics: tuple[str, ...] = ("f1_micro", "f1_macro", "segment_f1_1s", "mAP")) -> str:
+    """Models x training sizes x metrics as a Markdown table (the README's results table)."""
+    sel = runs[(runs["eval"] == eval_name) & (runs["stage"] == stage)]
+    if sel.empty:
+        return f"(no results for {eval_name})"
+    sel = sel.sort_values(["model", "train_size"])
+    head = "| model | training tracks | " + " | ".join(METRIC_LABELS[m] for m in metrics) + " |"
+    lines = [head, "|---|---|" + "---|" * len(metrics)]
+    best = {m: sel[m].max() for m in metrics}
+    for _, r in sel.iterrows():
+        cells = [f"**{r[m]:.3f}**" if r[m] == best[m] else f"{r[m]:.3f}" for m in metrics]
+        lines.append(f"| {r['model']} | {r['train_size']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -33,7 +33,7 @@ def show(run: str, eval_name: str, key: str, instrument: str, normalised: bool) 
         return
     if instrument != "all":
         pairs = pairs[(pairs["true"] == instrument) | (pairs["predicted"] == instrument)]
-    st.dataframe(pairs.head(200), hide_index=True, use_container_width=True, height=320)
+    st.dataframe(pairs.head(200), hide_index=True, width="stretch", height=320)
     st.download_button("Download pairs (CSV)", pairs.to_csv(index=False).encode(),
                        file_name=f"confusion_pairs_{run}_{eval_name}.csv", key=f"{key}_csv")
     mat = matrix.set_index("true")
@@ -50,7 +50,7 @@ def show(run: str, eval_name: str, key: str, instrument: str, normalised: bool) 
         sub, [names[i] for i in keep], title=f"{run} on {eval_name}",
         colorbar="share" if normalised else "frames", fmt=".2f" if normalised else ".0f",
         x_title="predicted in its place (false alarm)", y_title="true (missed)",
-        hover="true %{y} → predicted %{x}"), use_container_width=True, key=f"{key}_heat")
+        hover="true %{y} → predicted %{x}"), width="stretch", key=f"{key}_heat")
 
 
 c1, c2, c3 = st.columns([2, 2, 1])

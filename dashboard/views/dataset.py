@@ -31,12 +31,12 @@ st.caption(f"{len(present)} of 31 instruments occur; {int(stats['frames_total'].
 c1, c2 = st.columns(2)
 c1.plotly_chart(figures.bars_by_instrument(dict(zip(stats["instrument"], stats["tracks"])),
                                            title="Tracks each instrument occurs in", axis="tracks"),
-                use_container_width=True, key="ds_tracks")
+                width="stretch", key="ds_tracks")
 source = c2.radio("Active frames by label source", ["midi", "onsets", "segments"],
                   horizontal=True, key="dataset_source")
 c2.plotly_chart(figures.bars_by_instrument(
     dict(zip(stats["instrument"], stats[f"active_frames_{source}"])),
-    title=f"Active frames ({source} labels)", axis="frames"), use_container_width=True,
+    title=f"Active frames ({source} labels)", axis="frames"), width="stretch",
     key="ds_frames")
 
 st.subheader("Label source: sections vs notes")
@@ -48,7 +48,7 @@ st.markdown(
 noise = present[["instrument", "tracks", "active_frames_midi", "active_frames_segments",
                  "segments_active_but_silent", "segments_noise_rate"]]
 st.dataframe(noise.sort_values("segments_noise_rate", ascending=False), hide_index=True,
-             use_container_width=True)
+             width="stretch")
 total = present["segments_active_but_silent"].sum() / max(present["active_frames_segments"].sum(), 1)
 st.metric("Overall segments label noise", f"{100 * total:.1f}% of active frames")
 
@@ -61,4 +61,4 @@ else:
     keep = [n for n in co.index if co.loc[n, n] > 0]
     st.plotly_chart(figures.matrix_heatmap(co.loc[keep, keep].to_numpy(), keep,
                                            title="Frames where both play", colorbar="frames"),
-                    use_container_width=True, key="ds_co")
+                    width="stretch", key="ds_co")

@@ -42,7 +42,7 @@ else:
     st.markdown("**All runs** (sorted by F1 micro)")
     st.dataframe(
         sel[["run_id", "model", "train_size", "f1_micro", "f1_macro", "segment_f1_1s", "mAP"]]
-        .sort_values("f1_micro", ascending=False), hide_index=True, use_container_width=True)
+        .sort_values("f1_micro", ascending=False), hide_index=True, width="stretch")
 
 if model_runs.empty:
     st.info(f"No saved models in `{models}`: the real-case page needs at least one. "

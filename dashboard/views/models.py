@@ -31,13 +31,13 @@ table = sweep_table(runs, eval_name=eval_name, stage=stage, metric=metric)
 st.subheader(f"{METRIC_LABELS[metric]}: model × training tracks")
 st.dataframe(table.style.format("{:.3f}").highlight_max(axis=0, color="#c7e9c0")
              if metric not in ("hamming", "segment_er_1s") else table.style.format("{:.3f}"),
-             use_container_width=True)
+             width="stretch")
 
 sel = runs[(runs["eval"] == eval_name) & (runs["stage"] == stage)].sort_values("train_size")
 fig = px.line(sel, x="train_size", y=metric, color="model", markers=True,
               labels={"train_size": "training tracks", metric: METRIC_LABELS[metric]})
 fig.update_layout(font=dict(size=16), height=420)
-st.plotly_chart(fig, use_container_width=True, key="models_curve")
+st.plotly_chart(fig, width="stretch", key="models_curve")
 st.download_button("Download all metrics (CSV)", sel.to_csv(index=False).encode(),
                    file_name=f"metrics_{eval_name}_{stage}.csv", mime="text/csv",
                    key="models_csv")
@@ -53,7 +53,7 @@ if per:
     fig = px.imshow(grid, color_continuous_scale="RdYlGn", zmin=0, zmax=1, aspect="auto",
                     labels=dict(color="F1", x="run", y="instrument"))
     fig.update_layout(font=dict(size=14), height=160 + 26 * len(grid))
-    st.plotly_chart(fig, use_container_width=True, key="models_perinst")
+    st.plotly_chart(fig, width="stretch", key="models_perinst")
     st.caption("Per-instrument F1 uses the post-processed predictions, on instruments present "
                "in the evaluated tracks.")
 
@@ -79,4 +79,4 @@ else:
                        horizontal=True, key="models_curve_kind")
         fig = px.line(h, x="epoch", y=col, color="run", markers=True)
         fig.update_layout(font=dict(size=16), height=400)
-        st.plotly_chart(fig, use_container_width=True, key="models_hist")
+        st.plotly_chart(fig, width="stretch", key="models_hist")

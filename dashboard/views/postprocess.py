@@ -39,7 +39,7 @@ rows = {
     f"your choice ({threshold:.2f}, {median})": live,
 }
 df = pd.DataFrame(rows).T[list(METRIC_LABELS)].rename(columns=METRIC_LABELS)
-st.dataframe(df.style.format("{:.3f}"), use_container_width=True)
+st.dataframe(df.style.format("{:.3f}"), width="stretch")
 cols = st.columns(4)
 for col, key in zip(cols, ("f1_micro", "f1_macro", "segment_f1_1s", "hamming")):
     col.metric(METRIC_LABELS[key], f"{live[key]:.3f}",

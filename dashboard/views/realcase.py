@@ -1,5 +1,4 @@
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -8,7 +7,7 @@ import streamlit as st  # noqa: E402
 
 import figures  # noqa: E402
 import loaders  # noqa: E402
-from instdet.audio import load_audio  # noqa: E402
+from instdet.audio import decode_upload  # noqa: E402
 from instdet.errors import InstdetError  # noqa: E402
 from instdet.inference import predict_many  # noqa: E402
 from instdet.report import (activity_share, downsample_codes, instruments_present,  # noqa: E402
@@ -32,24 +31,15 @@ if usable.empty:
 upload = st.file_uploader("Song", type=["wav", "mp3", "flac", "ogg"], key="rc_upload")
 if upload is None:
     st.stop()
-if upload.size > MAX_MB * 1024 * 1024:
-    st.error(f"{upload.name}: {upload.size / 2**20:.0f} MB is over the {MAX_MB}-MB limit.")
-    st.stop()
 
 key = (upload.file_id, upload.size)
 if st.session_state.get("rc_key") != key:
     st.session_state.pop("rc_result", None)
-    suffix = Path(upload.name).suffix.lower()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"  # a safe name whatever the user's file was called
-        path.write_bytes(upload.getbuffer())
-        try:
-            y = load_audio(path, sr=22050, max_duration=MAX_MIN * 60)
-        except InstdetError as exc:
-            st.error(f"{upload.name}: {str(exc).split(': ', 1)[-1]}")
-            st.stop()
-    if len(y) < 2048:
-        st.error(f"{upload.name}: {len(y) / 22050 * 1000:.0f} ms of audio is too short to analyse.")
+    try:
+        y = decode_upload(upload.name, upload.getvalue(), sr=22050, max_bytes=MAX_MB * 2**20,
+                          max_duration=MAX_MIN * 60)
+    except InstdetError as exc:
+        st.error(str(exc))
         st.stop()
     bar = st.progress(0.0, text="Loading models")
     predictors = {}
@@ -80,7 +70,7 @@ share = activity_share(actives)
 shown = share[(share > 0.02).any(axis=1)]
 st.subheader("Share of time each instrument is active")
 st.dataframe(shown.style.format("{:.0%}").background_gradient(cmap="Greens", vmin=0, vmax=1),
-             use_container_width=True)
+             width="stretch")
 
 st.subheader("Where the models agree")
 agree = model_agreement(actives)
@@ -98,7 +88,7 @@ if rows:
     fig.update_layout(height=120 + 30 * len(rows), font=dict(size=16),
                       margin=dict(l=10, r=10, t=10, b=40))
     fig.update_xaxes(title="time (s)")
-    st.plotly_chart(fig, use_container_width=True, key="rc_agree")
+    st.plotly_chart(fig, width="stretch", key="rc_agree")
     st.caption("Dark: all models hear the instrument; pale: only some do (disagreement).")
 else:
     st.info("No model hears any instrument in this file (silence?).")
@@ -113,7 +103,7 @@ for run in chosen:
         continue
     pooled, step = downsample_codes(a.astype("int8"))
     st.plotly_chart(figures.activity_timeline(pooled, r, seconds_per_bin=step * (times[1] - times[0]) if len(times) > 1 else 0.023,
-                                              title=run), use_container_width=True, key=f"rc_tl_{run}")
+                                              title=run), width="stretch", key=f"rc_tl_{run}")
 
 st.download_button("Download every model's frame predictions (CSV)",
                    realcase_csv(times, actives).to_csv(index=False).encode(),

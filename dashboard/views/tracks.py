@@ -40,7 +40,7 @@ active = {tid: post.apply(f["probs"]) for tid, f in frames.items()}
 
 st.subheader("Tracks, worst first")
 tt = track_table(frames, active)
-st.dataframe(tt, hide_index=True, use_container_width=True)
+st.dataframe(tt, hide_index=True, width="stretch")
 track = st.selectbox("Track", list(tt["track_id"]), key="tracks_track")
 f = frames[track]
 act = active[track]
@@ -56,14 +56,14 @@ c[3].metric("Missed frames", int(row["missed_frames"]))
 pooled, step = downsample_codes(codes)
 st.plotly_chart(figures.outcome_timeline(pooled, rows, seconds_per_bin=step / f["frame_rate"],
                                          title=f"{track}: green correct, orange false alarm, red missed"),
-                use_container_width=True, key="tracks_timeline")
+                width="stretch", key="tracks_timeline")
 st.caption(f"Each column is {step} frame(s) ({1000 * step / f['frame_rate']:.0f} ms) and shows "
            "its worst outcome; post-processing as stored with the run "
            f"(median filter {post.median} frames).")
 with st.expander("Probabilities (white dots: where the instrument really plays)"):
     st.plotly_chart(figures.probability_map(f["probs"], f["labels"], rows,
                                             frame_rate=f["frame_rate"], step=max(1, step // 2)),
-                    use_container_width=True, key="tracks_probs")
+                    width="stretch", key="tracks_probs")
 
 audio = Path(f["audio_path"]) if f["audio_path"] else None
 duration = len(codes) / f["frame_rate"]

@@ -96,6 +96,8 @@ def _read_track(data, pos, end, tempo_events, raw_notes) -> int:
         if byte == 0xFF:  # meta event: only tempo and end-of-track matter
             mtype = data[pos + 1]
             length, pos = _read_varlen(data, pos + 2)
+            if pos + length > end:
+                raise ValueError(f"meta event of {length} bytes runs past the end of its track")
             if mtype == 0x51 and length == 3:
                 tempo_events.append((tick, int.from_bytes(data[pos : pos + 3], "big")))
             pos += length
@@ -104,6 +106,8 @@ def _read_track(data, pos, end, tempo_events, raw_notes) -> int:
             continue
         if byte in (0xF0, 0xF7):  # sysex
             length, pos = _read_varlen(data, pos + 1)
+            if pos + length > end:
+                raise ValueError("sysex event runs past the end of its track")
             pos += length
             continue
         if byte & 0x80:
@@ -114,7 +118,7 @@ def _read_track(data, pos, end, tempo_events, raw_notes) -> int:
         kind, channel = status & 0xF0, status & 0x0F
         nbytes = 1 if kind in (0xC0, 0xD0) else 2
         args = data[pos : pos + nbytes]
-        if len(args) < nbytes:
+        if len(args) < nbytes or pos + nbytes > end:
             raise ValueError("truncated event")
         pos += nbytes
         if kind == 0x90 and args[1] > 0:
