@@ -99,6 +99,25 @@ def cmd_remix(args) -> int:
     return 0
 
 
+def cmd_synth(args) -> int:
+    from instdet.data import synth
+
+    if args.from_midi:
+        from instdet.data.aam import load_tracks
+
+        n = len(load_tracks(args.from_midi, require_mix=False))
+        with _bar(n, "render") as bar:
+            ids = synth.render_midi_corpus(args.from_midi, args.dest, seed=args.seed,
+                                           soundfont=args.soundfont, progress=bar.update)
+    else:
+        with _bar(args.tracks, "synth") as bar:
+            ids = synth.synth_corpus(args.dest, n_tracks=args.tracks, seed=args.seed,
+                                     soundfont=args.soundfont, min_s=args.min_seconds,
+                                     max_s=args.max_seconds, progress=bar.update)
+    print(f"wrote {len(ids)} tracks ({ids[0]}-{ids[-1]}) to {args.dest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="instdet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=20.0, help="seconds per remix")
     p.add_argument("--exclude", help="comma list of source track ids not to use (test tracks)")
     p.set_defaults(func=cmd_remix)
+    p = data.add_parser("synth", help="compose and render songs with a SoundFont, AAM layout")
+    p.add_argument("--dest", type=Path, required=True)
+    p.add_argument("--tracks", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--soundfont", type=Path, default=None,
+                   help="SF2 file (default: TimGM6mb.sf2 from pretty_midi)")
+    p.add_argument("--from-midi", type=Path, default=None,
+                   help="render the MIDI files of this AAM folder instead of composing")
+    p.add_argument("--min-seconds", type=float, default=120.0)
+    p.add_argument("--max-seconds", type=float, default=180.0)
+    p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("features", help="compute and cache log-mel features of every track")
     p.add_argument("dir", type=Path, nargs="+")

@@ -38,7 +38,7 @@ def _train_config(args, model: str, tracks: int | None):
         tracks=tracks, test_ids=_ids(args.test_ids), val_ids=_ids(args.val_ids),
         label_source=args.labels, epochs=args.epochs, patience=args.patience,
         steps_per_epoch=args.steps, batch_size=args.batch_size, crop_frames=args.crop,
-        lr=args.lr, seed=args.seed, augment=not args.no_augment,
+        lr=args.lr, seed=args.seed, augment=not args.no_augment, remix_prob=args.remix_prob,
     )
 
 
@@ -215,6 +215,9 @@ def add_commands(sub) -> None:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--no-augment", action="store_true",
                        help="train without mel shift, tilt and SpecAugment masks")
+        p.add_argument("--remix-prob", type=float, default=0.0,
+                       help="share of training crops replaced by fresh remixes of the training "
+                            "tracks' stems (needs folders with stems and MIDI)")
         p.add_argument("--runs", type=Path, default=DEFAULT_RUNS)
         p.add_argument("--cache", type=Path, default=None)
 

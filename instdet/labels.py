@@ -78,16 +78,22 @@ def labels_from_onsets(track: Track, n_frames: int, *, sr: int, hop_length: int)
     return out.astype(np.uint8)
 
 
+def labels_from_notes(notes: dict[str, np.ndarray], n_frames: int, *, sr: int,
+                      hop_length: int) -> np.ndarray:
+    """Labels from notes per instrument ((n, >=2) start, end in s): (n_frames, 31) uint8."""
+    out = np.zeros((n_frames, N_INSTRUMENTS), dtype=bool)
+    for name, n in notes.items():
+        if name not in INSTRUMENT_INDEX:
+            raise InstdetError(f"unknown instrument {name!r} in notes")
+        if len(n):
+            _mark_intervals(out, INSTRUMENT_INDEX[name], n[:, 0], n[:, 1], sr=sr,
+                            hop_length=hop_length)
+    return out.astype(np.uint8)
+
+
 def labels_from_midi(track: Track, n_frames: int, *, sr: int, hop_length: int) -> np.ndarray:
     """Note-level labels from MIDI: np.ndarray [shape=(n_frames, 31), dtype=uint8]."""
-    out = np.zeros((n_frames, N_INSTRUMENTS), dtype=bool)
-    for name, notes in track.midi_notes.items():
-        if name not in INSTRUMENT_INDEX:
-            raise InstdetError(f"track {track.track_id}: unknown instrument {name!r} in MIDI")
-        if len(notes):
-            _mark_intervals(out, INSTRUMENT_INDEX[name], notes[:, 0], notes[:, 1],
-                            sr=sr, hop_length=hop_length)
-    return out.astype(np.uint8)
+    return labels_from_notes(track.midi_notes, n_frames, sr=sr, hop_length=hop_length)
 
 
 _BUILDERS = {

@@ -56,6 +56,7 @@ class TrainConfig:
     rare_factor: float = 4.0
     pos_weight_cap: float = 10.0
     augment: bool = True
+    remix_prob: float = 0.0  # share of crops replaced by on-the-fly stem remixes
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -157,6 +158,12 @@ def train(
     pos_weight = torch.from_numpy(class_pos_weight(train_arr, cap=config.pos_weight_cap)).to(device)
     weights = track_weights(train_arr, rare_threshold=config.rare_threshold,
                             factor=config.rare_factor)
+    remixer = None
+    if config.remix_prob > 0:
+        from instdet.data.remix import OnTheFlyRemixer
+
+        remixer = OnTheFlyRemixer({t: tracks[t] for t in split["train"] if t in tracks},
+                                  features=features, crop=config.crop_frames)
     start_epoch, best, bad, history = 1, -1.0, 0, []
     last_path = run_dir / "last.pt"
     if resume:
@@ -188,6 +195,10 @@ def train(
         for _ in range(config.steps_per_epoch):
             x, y, mask = sample_batch(train_arr, weights, batch_size=config.batch_size,
                                       crop=config.crop_frames, rng=rng, pad_db=-features.top_db)
+            if remixer is not None:
+                for b in np.flatnonzero(rng.random(len(x)) < config.remix_prob):
+                    x[b], y[b] = remixer(rng)
+                    mask[b] = 1.0
             if config.augment:
                 x = augment_batch(x, rng, floor_db=-features.top_db)
             x = torch.from_numpy(scale(x)).to(device)

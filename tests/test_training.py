@@ -133,3 +133,16 @@ def test_pack_roundtrip(tmp_path):
     assert cfg == FeatureConfig()
     assert np.abs(arrays["7"].features - x).max() <= 80 / 255 / 2 + 1e-4
     np.testing.assert_array_equal(arrays["7"].labels, y)
+
+
+def test_on_the_fly_remixes(tiny, tmp_path):
+    from instdet.data.aam import load_tracks
+    from instdet.data.remix import OnTheFlyRemixer
+
+    remixer = OnTheFlyRemixer(load_tracks(tiny), features=FeatureConfig(), crop=64)
+    x, y = remixer(np.random.default_rng(0))
+    assert x.shape == (64, 128) and y.shape == (64, 31) and y.any()
+    assert set(np.flatnonzero(y.any(axis=0))) <= {8, 16, 22}  # Drums, Flute, Piano
+    cfg = TrainConfig(model="mlp", data=(str(tiny),), val_ids=("0001",), test_ids=("0002",),
+                      remix_prob=0.5, **FAST)
+    assert train(cfg, tmp_path / "r", log=lambda s: None)["status"] == "done"

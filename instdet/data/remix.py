@@ -113,3 +113,39 @@ def remix_corpus(
         if progress:
             progress(1)
     return ids
+
+
+class OnTheFlyRemixer:
+    """Fresh remix crops during training: ``remixer(rng)`` -> (features, labels) of one crop.
+
+    Stems of the training tracks are decoded once; every call mixes a new random subset, so
+    no two epochs see the same mixture.
+    """
+
+    def __init__(self, tracks: dict[str, Track], *, features, crop: int):
+        from instdet.features import FeatureConfig
+
+        self.config: FeatureConfig = features
+        self.crop = crop
+        self.pool = StemPool(tracks, sr=features.sr)
+        # Decode now: training steps must not stall on the first use of a stem.
+        for tid, name in self.pool.items:
+            self.pool.audio(tid, name)
+
+    def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        from instdet.features import logmel
+        from instdet.labels import labels_from_notes
+
+        cfg = self.config
+        duration = (self.crop - 1) * cfg.hop_length / cfg.sr
+        out = None
+        while out is None:
+            out = make_remix(self.pool, rng, duration=duration)
+        mix, _, notes = out
+        x = logmel(mix.astype(np.float32), config=cfg)[: self.crop]
+        y = labels_from_notes(notes, x.shape[0], sr=cfg.sr, hop_length=cfg.hop_length)
+        if x.shape[0] < self.crop:  # rounding: pad with silence
+            pad = self.crop - x.shape[0]
+            x = np.concatenate([x, np.full((pad, x.shape[1]), -cfg.top_db, np.float32)])
+            y = np.concatenate([y, np.zeros((pad, y.shape[1]), np.uint8)])
+        return x, y

@@ -69,9 +69,10 @@ def _onsets_rows(notes: dict[str, np.ndarray], duration: float) -> list[str]:
 def write_track(
     dest: str | Path, track_id: str, *, mix: np.ndarray, stems: dict[str, np.ndarray],
     notes: dict[str, np.ndarray], sr: int, tempo: float = 120.0, key: str = "Cmaj",
-    sections: list[tuple[float, str, list[str]]] | None = None,
+    sections: list[tuple] | None = None,
 ) -> None:
-    """Write one track. ``sections``: (start s, mark, instruments); default one section."""
+    """Write one track. ``sections``: (start s, mark, instruments[, tempo, key]); default one
+    section holding every instrument with notes."""
     dest = Path(dest)
     duration = len(mix) / sr
     _write_audio(dest / "audio-mixes" / f"{track_id}_mix.flac", mix, sr)
@@ -80,8 +81,11 @@ def write_track(
     for name, n in notes.items():
         _write_midi(dest / "midis" / f"{track_id}_{name}.mid", n)
     sections = sections or [(0.0, "A", [n for n in INSTRUMENTS if n in notes])]
-    seg_rows = [f"{start},'{mark}',{tempo:g},'{key}','[{','.join(names)}]','[]'"
-                for start, mark, names in sections]
+    seg_rows = []
+    for sec in sections:
+        start, mark, names = sec[:3]
+        t, k = (sec[3], sec[4]) if len(sec) >= 5 else (tempo, key)
+        seg_rows.append(f"{start},'{mark}',{t:g},'{k}','[{','.join(names)}]','[]'")
     seg_rows.append(f"{duration},'end',0,'','[]','[]'")
     ann = dest / "annotations"
     write_text(ann / f"{track_id}_segments.arff", _arff(
