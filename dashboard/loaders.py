@@ -122,3 +122,12 @@ def predictor(run_dir: str):
     from instdet.inference import Predictor
 
     return Predictor.from_run(run_dir, device="cpu")
+
+
+def default_index(results: str, options: list[str], *, eval_name: str = "real-test") -> int:
+    """Index of the best run on ``eval_name`` in ``options`` (0 when unknown): the default pick."""
+    from instdet.report import best_run
+
+    runs = runs_table(results)
+    best = best_run(runs, eval_name=eval_name) if not runs.empty else None
+    return options.index(best["run_id"]) if best is not None and best["run_id"] in options else 0

@@ -27,8 +27,9 @@ def audio_info(path: str | os.PathLike) -> tuple[float, int, int]:
     path = _check_path(path)
     try:
         info = sf.info(str(path))
-    except Exception as exc:  # libsndfile raises several types for unreadable data
-        raise InstdetError(f"{path.name}: not a readable audio file ({_short(exc)})") from None
+    except Exception:  # libsndfile's own text names temporary paths and guesses at pipes
+        raise InstdetError(f"{path.name}: not a readable audio file (unknown format or "
+                           "damaged data)") from None
     return float(info.duration), int(info.samplerate), int(info.channels)
 
 

@@ -38,14 +38,14 @@ FOLDS = [IDS[i::4] for i in range(4)]  # 3 test tracks each, spread over the id 
 
 def main():
     synth_dir = WORK / "synth"
-    if not (synth_dir / "annotations").exists():
+    if len(list(synth_dir.glob("audio-mixes/*_mix.flac"))) < 20:
         synth_corpus(synth_dir, n_tracks=20, seed=7, min_s=90, max_s=110)
     rows = []
     for k, test in enumerate(FOLDS):
         rest = [i for i in IDS if i not in test]
         val = rest[k % len(rest) :: 5][:2]
         remix_dir = WORK / f"remix_fold{k}"
-        if not (remix_dir / "annotations").exists():
+        if len(list(remix_dir.glob("audio-mixes/*_mix.flac"))) < 100:
             remix_corpus([AAM], remix_dir, n_tracks=100, seed=100 + k, exclude=set(test) | set(val))
         conditions = {
             "real": [AAM],

@@ -9,7 +9,7 @@ import streamlit as st  # noqa: E402
 import figures  # noqa: E402
 import loaders  # noqa: E402
 from instdet.postprocess import PostProcess  # noqa: E402
-from instdet.report import (best_run, downsample_codes, instruments_present,  # noqa: E402
+from instdet.report import (downsample_codes, instruments_present,  # noqa: E402
                             outcome_codes, track_table)
 
 st.title("Tracks: where each model is right and wrong")
@@ -20,11 +20,8 @@ if not sets:
     st.stop()
 
 c1, c2 = st.columns(2)
-runs = loaders.runs_table(str(results))
-best = best_run(runs, eval_name="real-test") if not runs.empty else None
 order = sorted(sets)
-run = c1.selectbox("Run", order, key="tracks_run",
-                   index=order.index(best["run_id"]) if best is not None and best["run_id"] in order else 0)
+run = c1.selectbox("Run", order, key="tracks_run", index=loaders.default_index(str(results), order))
 evals = sets[run]
 eval_name = c2.selectbox("Evaluation set", evals,
                          index=evals.index("real-test") if "real-test" in evals else 0,
