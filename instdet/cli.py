@@ -68,11 +68,28 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def _id_set(spec: str) -> set[int]:
+    """``"1-300,10001-10100"`` -> a set of ints (any track id, generated ones included)."""
+    out: set[int] = set()
+    try:
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            lo, _, hi = part.partition("-")
+            out.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise InstdetError(f"bad id list {spec!r}; write e.g. 1-300,10001-10100") from None
+    return out
+
+
 def cmd_features(args) -> int:
     from instdet.data.aam import load_tracks
     from instdet.features import FeatureConfig, compute_many
 
     tracks = load_tracks(args.dir)
+    if args.ids:
+        keep = _id_set(args.ids)
+        tracks = {k: v for k, v in tracks.items() if int(k) in keep}
+        if not tracks:
+            raise InstdetError(f"no track of {args.ids} in {', '.join(map(str, args.dir))}")
     config = FeatureConfig()
     with _bar(len(tracks), "features") as bar:
         feats = compute_many([t.mix_path for t in tracks.values()], config=config,
@@ -168,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pack", type=Path, help="also write features and labels to one .npz "
                    "that `instdet train --data` reads (training without the audio)")
     p.add_argument("--labels", default="auto", choices=["auto", "midi", "onsets", "segments"])
+    p.add_argument("--ids", help="only these track ids, e.g. 1-3000,10001-10100")
     p.set_defaults(func=cmd_features)
 
     from instdet import cli_models
