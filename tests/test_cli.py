@@ -89,3 +89,12 @@ def test_remix_command_output_validates(aam_tiny, tmp_path):
                 "--seed", "4", "--duration", "8", "--exclude", "2462,2841,3000")
     assert r.returncode == 0, r.stderr
     assert run_cli("data", "validate", tmp_path / "rx").returncode == 0
+
+
+def test_features_pack_of_chosen_ids(tiny, tmp_path):
+    from instdet.dataset import load_pack
+
+    assert main(["features", str(tiny), "--ids", "2-3", "--pack", str(tmp_path / "p.npz")]) == 0
+    arrays, _ = load_pack(tmp_path / "p.npz")
+    assert sorted(arrays) == ["0002", "0003"]
+    assert main(["features", str(tiny), "--ids", "99"]) == 1
