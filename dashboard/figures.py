@@ -92,3 +92,14 @@ def bars_by_instrument(values: dict[str, float], *, title: str, axis: str) -> go
     fig.update_xaxes(tickangle=-45)
     fig.update_yaxes(title=axis)
     return _layout(fig, height=460, title=title)
+
+
+def agreement_map(share: np.ndarray, rows: list[int], *, seconds_per_bin: float) -> go.Figure:
+    """Share of models hearing each instrument over time (dark: all agree it plays)."""
+    x = np.arange(share.shape[0]) * seconds_per_bin
+    fig = go.Figure(go.Heatmap(z=share[:, rows].T, x=x, y=[INSTRUMENTS[r] for r in rows],
+                               zmin=0, zmax=1, colorscale="Blues",
+                               colorbar=dict(title="share of models"),
+                               hovertemplate="%{y} at %{x:.1f} s: %{z:.0%} of models<extra></extra>"))
+    fig.update_xaxes(title="time (s)")
+    return _layout(fig, height=120 + 30 * len(rows))

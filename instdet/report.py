@@ -143,3 +143,12 @@ def markdown_results(runs: pd.DataFrame, *, eval_name: str, stage: str = "postpr
         cells = [f"**{r[m]:.3f}**" if r[m] == best[m] else f"{r[m]:.3f}" for m in metrics]
         lines.append(f"| {r['model']} | {r['train_size']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def best_per_model(runs: pd.DataFrame, *, eval_name: str, metric: str = "f1_micro") -> list[str]:
+    """The best run of each model on ``eval_name`` (post-processed), best first."""
+    sel = runs[(runs["eval"] == eval_name) & (runs["stage"] == "postprocessed")]
+    if sel.empty:
+        return []
+    best = sel.sort_values(metric, ascending=False).drop_duplicates("model")
+    return list(best["run_id"])

@@ -10,8 +10,8 @@ import loaders  # noqa: E402
 from instdet.audio import decode_upload  # noqa: E402
 from instdet.errors import InstdetError  # noqa: E402
 from instdet.inference import predict_many  # noqa: E402
-from instdet.report import (activity_share, downsample_codes, instruments_present,  # noqa: E402
-                            model_agreement, realcase_csv)
+from instdet.report import (activity_share, best_per_model, downsample_codes,  # noqa: E402
+                            instruments_present, model_agreement, realcase_csv)
 
 MAX_MB = 50
 MAX_MIN = 15
@@ -64,37 +64,33 @@ if st.session_state.get("rc_key") != key:
 name, duration, preds = st.session_state["rc_result"]
 actives = {run: p.active for run, p in preds.items()}
 times = next(iter(preds.values())).times
+frame_s = float(times[1] - times[0]) if len(times) > 1 else 512 / 22050
 st.success(f"{name}: {duration:.1f} s analysed by {len(preds)} models.")
 
 share = activity_share(actives)
 shown = share[(share > 0.02).any(axis=1)]
 st.subheader("Share of time each instrument is active")
-st.dataframe(shown.style.format("{:.0%}").background_gradient(cmap="Greens", vmin=0, vmax=1),
-             width="stretch")
+st.dataframe(shown, width="stretch", column_config={
+    c: st.column_config.ProgressColumn(c, format="percent", min_value=0.0, max_value=1.0)
+    for c in shown.columns})
 
 st.subheader("Where the models agree")
 agree = model_agreement(actives)
 rows = instruments_present(*actives.values())
 if rows:
     pooled, step = downsample_codes((agree * 100).astype("int16"))
-    import plotly.graph_objects as go
-
-    from instdet.data.aam import INSTRUMENTS
-
-    fig = go.Figure(go.Heatmap(z=pooled[:, rows].T / 100, x=times[::step][: pooled.shape[0]],
-                               y=[INSTRUMENTS[r] for r in rows], zmin=0, zmax=1,
-                               colorscale="Blues", colorbar=dict(title="share of models"),
-                               hovertemplate="%{y} at %{x:.1f} s: %{z:.0%} of models<extra></extra>"))
-    fig.update_layout(height=120 + 30 * len(rows), font=dict(size=16),
-                      margin=dict(l=10, r=10, t=10, b=40))
-    fig.update_xaxes(title="time (s)")
-    st.plotly_chart(fig, width="stretch", key="rc_agree")
+    st.plotly_chart(figures.agreement_map(pooled / 100, rows, seconds_per_bin=step * frame_s),
+                    width="stretch", key="rc_agree")
     st.caption("Dark: all models hear the instrument; pale: only some do (disagreement).")
 else:
     st.info("No model hears any instrument in this file (silence?).")
 
 st.subheader("Per model")
-chosen = st.multiselect("Models", list(preds), default=list(preds)[:3], key="rc_models")
+table = loaders.runs_table(str(loaders.results_dir()))
+preferred = [r for r in (best_per_model(table, eval_name="real-test") if not table.empty else [])
+             if r in preds] or list(preds)[:3]
+chosen = st.multiselect("Models", list(preds), default=preferred, key="rc_models",
+                        help="By default the best run of each model on the real test tracks")
 for run in chosen:
     a = actives[run]
     r = instruments_present(a)
@@ -102,8 +98,8 @@ for run in chosen:
         st.markdown(f"**{run}**: no instrument active.")
         continue
     pooled, step = downsample_codes(a.astype("int8"))
-    st.plotly_chart(figures.activity_timeline(pooled, r, seconds_per_bin=step * (times[1] - times[0]) if len(times) > 1 else 0.023,
-                                              title=run), width="stretch", key=f"rc_tl_{run}")
+    st.plotly_chart(figures.activity_timeline(pooled, r, seconds_per_bin=step * frame_s, title=run),
+                    width="stretch", key=f"rc_tl_{run}")
 
 st.download_button("Download every model's frame predictions (CSV)",
                    realcase_csv(times, actives).to_csv(index=False).encode(),
