@@ -130,7 +130,8 @@ def cmd_synth(args) -> int:
         with _bar(args.tracks, "synth") as bar:
             ids = synth.synth_corpus(args.dest, n_tracks=args.tracks, seed=args.seed,
                                      soundfont=args.soundfont, min_s=args.min_seconds,
-                                     max_s=args.max_seconds, progress=bar.update)
+                                     max_s=args.max_seconds, timbre=args.timbre,
+                                     progress=bar.update)
     print(f"wrote {len(ids)} tracks ({ids[0]}-{ids[-1]}) to {args.dest}")
     return 0
 
@@ -176,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render the MIDI files of this AAM folder instead of composing")
     p.add_argument("--min-seconds", type=float, default=120.0)
     p.add_argument("--max-seconds", type=float, default=180.0)
+    p.add_argument("--timbre", action="store_true",
+                   help="randomise each stem's timbre: detune, EQ and reverb")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("features", help="compute and cache log-mel features of every track")

@@ -1,6 +1,6 @@
 """Which training data helps on real songs? Issue 3's experiment, reproducible:
 
-    python scripts/data_experiment.py [AAM_DIR]        (about 25 min on 2 CPU cores)
+    python scripts/data_experiment.py [AAM_DIR]        (25-40 min on 2 CPU cores)
 
 The same model (the seed's MLP with +-4 frames of context, 15 epochs of 50 batches, seed 0)
 is trained on four kinds of data and scored on real AAM tracks it never saw, in 4-fold
@@ -11,6 +11,8 @@ other 7 for training):
     real+remix    plus 100 20-s remixes of those 7 tracks' stems (`instdet data remix`)
     real+synth    plus 20 SoundFont songs of 90-110 s (`instdet data synth`, TimGM6mb)
     all           all three
+    real+synth-fluidr3         as real+synth with Debian's FluidR3_GM.sf2 (when installed)
+    real+synth-fluidr3-timbre  the same with `--timbre` (detune, EQ, reverb per stem)
 
 Writes results/data_experiment.csv (one row per fold and condition) and prints the means.
 """
@@ -33,6 +35,7 @@ from instdet.training import TrainConfig, train  # noqa: E402
 AAM = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "aam-tiny"
 WORK = ROOT / "work" / "data_experiment"
 IDS = ["0080", "1014", "1545", "1941", "2269", "2395", "2462", "2602", "2720", "2841", "2990", "3000"]
+FLUID = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 FOLDS = [IDS[i::4] for i in range(4)]  # 3 test tracks each, spread over the id range
 
 
@@ -40,6 +43,14 @@ def main():
     synth_dir = WORK / "synth"
     if len(list(synth_dir.glob("audio-mixes/*_mix.flac"))) < 20:
         synth_corpus(synth_dir, n_tracks=20, seed=7, min_s=90, max_s=110)
+    extra = {}
+    if FLUID.is_file():
+        for name, timbre in (("real+synth-fluidr3", False), ("real+synth-fluidr3-timbre", True)):
+            d = WORK / name.replace("real+", "")
+            if len(list(d.glob("audio-mixes/*_mix.flac"))) < 20:
+                synth_corpus(d, n_tracks=20, seed=7, min_s=90, max_s=110, soundfont=FLUID,
+                             timbre=timbre)
+            extra[name] = d
     rows = []
     for k, test in enumerate(FOLDS):
         rest = [i for i in IDS if i not in test]
@@ -52,6 +63,7 @@ def main():
             "real+remix": [AAM, remix_dir],
             "real+synth": [AAM, synth_dir],
             "all": [AAM, remix_dir, synth_dir],
+            **{name: [AAM, d] for name, d in extra.items()},
         }
         for name, data in conditions.items():
             run = WORK / "runs" / f"fold{k}-{name}"

@@ -134,20 +134,24 @@ class Renderer:
         if not self.sf_path.is_file():
             raise InstdetError(f"{self.sf_path}: no such SoundFont")
         self.sr = sr
-        self._tsf = tinysoundfont
-        self.data = self.sf_path.read_bytes()
-
-    def render(self, instrument: str, notes: np.ndarray, n_samples: int) -> np.ndarray:
-        synth = self._tsf.Synth(samplerate=self.sr)
-        try:
-            sfid = synth.sfload(self.data)
+        self.synth = tinysoundfont.Synth(samplerate=sr)
+        try:  # loaded once: a large SoundFont takes seconds to parse
+            self.sfid = self.synth.sfload(str(self.sf_path))
         except Exception as exc:
             raise InstdetError(f"{self.sf_path.name}: not a usable SoundFont ({exc})") from None
+
+    def render(self, instrument: str, notes: np.ndarray, n_samples: int, *,
+               detune_cents: float = 0.0) -> np.ndarray:
+        synth, sfid = self.synth, self.sfid
+        synth.sounds_off(0)
+        synth.generate(self.sr // 2)  # let the previous stem's voices die out
         drums = instrument == "Drums"
         try:
             synth.program_select(0, sfid, 128 if drums else 0, GM_PROGRAMS[instrument], is_drums=drums)
         except RuntimeError:
             synth.program_select(0, sfid, 0, 0, is_drums=drums)
+        synth.pitchbend_range(0, 2.0)
+        synth.pitchbend(0, int(np.clip(8192 + detune_cents / 200.0 * 8192, 0, 16383)))
         events = sorted([(s, 1, int(p), int(v)) for s, _, p, v in notes] +
                         [(e, 0, int(p), 0) for _, e, p, _ in notes], key=lambda x: (x[0], x[1]))
         out = np.zeros(n_samples, dtype=np.float32)
@@ -168,10 +172,29 @@ class Renderer:
         return out
 
 
-def _mix_and_write(dest, tid, renderer, notes, n, sections, rng):
+def randomise_timbre(y: np.ndarray, rng: np.random.Generator, *, sr: int) -> np.ndarray:
+    """A random EQ tilt (one-pole low-pass or high-pass blend) and a short synthetic reverb."""
+    from scipy.signal import fftconvolve, lfilter
+
+    a = float(np.exp(-2 * np.pi * rng.uniform(500, 4000) / sr))
+    low = lfilter([1 - a], [1, -a], y)
+    mix = rng.uniform(0, 1)
+    y = mix * low + (1 - mix) * (y - low) if rng.random() < 0.5 else mix * low + (1 - mix) * y
+    t60 = rng.uniform(0.2, 1.2)
+    n = int(t60 * sr)
+    ir = rng.standard_normal(n) * np.exp(-6.9 * np.arange(n) / n)
+    wet = fftconvolve(y, ir / np.sqrt(np.sum(ir**2)))[: len(y)]
+    return (y + rng.uniform(0.05, 0.4) * wet).astype(np.float32)
+
+
+def _mix_and_write(dest, tid, renderer, notes, n, sections, rng, timbre=False):
     stems = {}
     for name, nn in notes.items():
-        y = renderer.render(name, nn, n)
+        if timbre:
+            y = renderer.render(name, nn, n, detune_cents=float(rng.uniform(-30, 30)))
+            y = randomise_timbre(y, rng, sr=renderer.sr)
+        else:
+            y = renderer.render(name, nn, n)
         stems[name] = y * 10 ** (rng.uniform(-6, 3) / 20) / max(np.abs(y).max(), 1e-6) * 0.3
     mix = np.sum(list(stems.values()), axis=0)
     scale = min(1.0, 0.98 / max(np.abs(mix).max(), 1e-6))
@@ -181,9 +204,12 @@ def _mix_and_write(dest, tid, renderer, notes, n, sections, rng):
 
 def synth_corpus(
     dest: str | os.PathLike, *, n_tracks: int, seed: int, soundfont=None, sr: int = 22050,
-    min_s: float = 120.0, max_s: float = 180.0, progress: Callable[[int], None] | None = None,
+    min_s: float = 120.0, max_s: float = 180.0, timbre: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> list[str]:
-    """Compose, render and write ``n_tracks`` songs; returns their ids (30001, ...)."""
+    """Compose, render and write ``n_tracks`` songs; returns their ids (30001, ...).
+
+    ``timbre=True`` varies each stem: detune of +-30 cents, a random EQ and reverb."""
     if n_tracks < 1:
         raise InstdetError("ask for at least one track")
     renderer = Renderer(soundfont, sr=sr)
@@ -198,7 +224,7 @@ def synth_corpus(
         secs = [(s, m, [who[p] for p in on if len(parts[p])], tempo, key)
                 for s, m, on, tempo, key in sections]
         tid = str(FIRST_ID + i)
-        _mix_and_write(dest, tid, renderer, notes, int(length * sr), secs, rng)
+        _mix_and_write(dest, tid, renderer, notes, int(length * sr), secs, rng, timbre)
         ids.append(tid)
         if progress:
             progress(1)
