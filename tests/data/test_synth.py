@@ -59,3 +59,14 @@ def test_render_real_midi(aam_tiny, tmp_path):
     track = find_tracks(tmp_path / "out")["20080"]
     assert set(track.stem_paths) == {"AltoSax", "Drums", "ElectricBass", "Piano"}
     assert validate(tmp_path / "out")[1] == {}
+
+
+def test_timbre_randomisation_changes_audio_not_labels(corpus, tmp_path):
+    dest, ids = corpus
+    synth.synth_corpus(tmp_path, n_tracks=1, seed=5, min_s=20, max_s=30, timbre=True)
+    plain, varied = find_tracks(dest)[ids[0]], find_tracks(tmp_path)[ids[0]]
+    assert validate(tmp_path)[1] == {}
+    assert plain.midi_notes.keys() == varied.midi_notes.keys()
+    for k in plain.midi_notes:
+        np.testing.assert_allclose(plain.midi_notes[k], varied.midi_notes[k], atol=2e-3)
+    assert not np.allclose(plain.audio(), varied.audio())
