@@ -39,6 +39,7 @@ def _train_config(args, model: str, tracks: int | None):
         label_source=args.labels, epochs=args.epochs, patience=args.patience,
         steps_per_epoch=args.steps, batch_size=args.batch_size, crop_frames=args.crop,
         lr=args.lr, seed=args.seed, augment=not args.no_augment, remix_prob=args.remix_prob,
+        init_from=str(args.init or ""),
     )
 
 
@@ -218,6 +219,8 @@ def add_commands(sub) -> None:
         p.add_argument("--remix-prob", type=float, default=0.0,
                        help="share of training crops replaced by fresh remixes of the training "
                             "tracks' stems (needs folders with stems and MIDI)")
+        p.add_argument("--init", type=Path, default=None,
+                       help="start from this run's weights (pre-train, then fine-tune)")
         p.add_argument("--runs", type=Path, default=DEFAULT_RUNS)
         p.add_argument("--cache", type=Path, default=None)
 

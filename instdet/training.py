@@ -57,6 +57,7 @@ class TrainConfig:
     pos_weight_cap: float = 10.0
     augment: bool = True
     remix_prob: float = 0.0  # share of crops replaced by on-the-fly stem remixes
+    init_from: str = ""  # a run or checkpoint whose weights start this run (fine-tuning)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -154,6 +155,15 @@ def train(
     _seed_all(config.seed)
     model = build_model(config.model, n_mels=features.n_mels, n_classes=len(INSTRUMENTS),
                         settings=config.model_settings).to(device)
+    if config.init_from and not resume:
+        init = Path(config.init_from)
+        start = load_checkpoint(init / "model.pt" if init.is_dir() else init)
+        if start["model_name"] != config.model or dict(start["model_config"]) != dataclasses.asdict(
+                model_config(config.model, config.model_settings)):
+            raise InstdetError(f"{init}: a {start['model_name']} of other settings cannot start "
+                               f"this {config.model} run")
+        model.load_state_dict(start["state_dict"])
+        log(f"starting from the weights of {init} (epoch {start['epoch']})")
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     pos_weight = torch.from_numpy(class_pos_weight(train_arr, cap=config.pos_weight_cap)).to(device)
     weights = track_weights(train_arr, rare_threshold=config.rare_threshold,

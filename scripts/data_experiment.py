@@ -13,6 +13,8 @@ other 7 for training):
     all           all three
     real+synth-fluidr3         as real+synth with Debian's FluidR3_GM.sf2 (when installed)
     real+synth-fluidr3-timbre  the same with `--timbre` (detune, EQ, reverb per stem)
+    synth->real+remix          pre-trained on the 20 TimGM6mb songs alone, then fine-tuned
+                               on real+remix (`instdet train --init RUN`)
 
 Writes results/data_experiment.csv (one row per fold and condition) and prints the means.
 """
@@ -51,6 +53,11 @@ def main():
                 synth_corpus(d, n_tracks=20, seed=7, min_s=90, max_s=110, soundfont=FLUID,
                              timbre=timbre)
             extra[name] = d
+    pre = WORK / "runs" / "pretrain-synth"
+    if not (pre / "model.pt").exists() or "done" not in (pre / "config.json").read_text():
+        train(TrainConfig(model="mlp", data=(str(synth_dir),), test_ids=("30018",),
+                          val_ids=("30019", "30020"), epochs=15, patience=15,
+                          steps_per_epoch=50, seed=0), pre, log=lambda s: None)
     rows = []
     for k, test in enumerate(FOLDS):
         rest = [i for i in IDS if i not in test]
@@ -64,13 +71,14 @@ def main():
             "real+synth": [AAM, synth_dir],
             "all": [AAM, remix_dir, synth_dir],
             **{name: [AAM, d] for name, d in extra.items()},
+            "synth->real+remix": [AAM, remix_dir],
         }
         for name, data in conditions.items():
             run = WORK / "runs" / f"fold{k}-{name}"
             if not (run / "model.pt").exists() or "done" not in (run / "config.json").read_text():
                 cfg = TrainConfig(model="mlp", data=tuple(map(str, data)), test_ids=tuple(test),
                                   val_ids=tuple(val), epochs=15, patience=15, steps_per_epoch=50,
-                                  seed=0)
+                                  seed=0, init_from=str(pre) if name.startswith("synth->") else "")
                 train(cfg, run, log=lambda s: None)
             tracks = find_tracks(AAM)
             m = evaluate_run(run, {t: tracks[t] for t in test}, out_dir=WORK / "results",

@@ -146,3 +146,15 @@ def test_on_the_fly_remixes(tiny, tmp_path):
     cfg = TrainConfig(model="mlp", data=(str(tiny),), val_ids=("0001",), test_ids=("0002",),
                       remix_prob=0.5, **FAST)
     assert train(cfg, tmp_path / "r", log=lambda s: None)["status"] == "done"
+
+
+def test_fine_tune_from_a_run(tiny, tmp_path):
+    base = dict(data=(str(tiny),), val_ids=("0001",), test_ids=("0002",), **FAST)
+    train(TrainConfig(model="mlp", **base), tmp_path / "pre", log=lambda s: None)
+    msgs = []
+    train(TrainConfig(model="mlp", init_from=str(tmp_path / "pre"), **base), tmp_path / "ft",
+          log=msgs.append)
+    assert any("starting from the weights" in m for m in msgs)
+    with pytest.raises(InstdetError, match="cannot start"):
+        train(TrainConfig(model="crnn", init_from=str(tmp_path / "pre"), **base), tmp_path / "x",
+              log=lambda s: None)
