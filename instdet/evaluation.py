@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +31,11 @@ def decode_probs(q: np.ndarray) -> np.ndarray:
 
 def save_frames(path: Path, *, probs: np.ndarray, labels: np.ndarray, frame_rate: float,
                 audio_path: str | None) -> None:
+    """Store a track's outputs; the audio path is kept relative to the file's folder, so a
+    clone with the dataset at the same relative place (``../shared``) still finds it."""
+    if audio_path:
+        audio_path = os.path.relpath(Path(audio_path).resolve(), Path(path).resolve().parent)
+
     def writer(tmp):
         with open(tmp, "wb") as f:
             np.savez_compressed(f, probs=encode_probs(probs), labels=labels.astype(np.uint8),
@@ -43,8 +48,10 @@ def load_frames(path: Path) -> dict:
     """A track's stored outputs: probs (n, 31) float32, labels (n, 31) uint8, frame_rate, audio_path."""
     try:
         with np.load(path, allow_pickle=False) as z:
+            audio = str(z["audio_path"])
             return {"probs": decode_probs(z["probs"]), "labels": z["labels"],
-                    "frame_rate": float(z["frame_rate"]), "audio_path": str(z["audio_path"])}
+                    "frame_rate": float(z["frame_rate"]),
+                    "audio_path": str((Path(path).parent / audio).resolve()) if audio else ""}
     except (OSError, ValueError, KeyError) as exc:
         raise InstdetError(f"{path}: unreadable frame outputs ({exc})") from None
 

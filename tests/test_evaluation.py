@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,11 @@ def test_evaluate_writes_results(tiny_run, tiny, tmp_path):
                                         "jaccard_samples", "segment_f1_1s", "mAP"}
     frames = load_frames(d / "frames" / "0003.npz")
     assert frames["probs"].shape == frames["labels"].shape and frames["probs"].shape[1] == 31
+    assert Path(frames["audio_path"]) == (tiny / "audio-mixes" / "0003_mix.flac").resolve()
+    import numpy as np_
+
+    with np_.load(d / "frames" / "0003.npz") as z:
+        assert not str(z["audio_path"]).startswith("/")  # relative: survives a moved clone
     assert pd.read_csv(d / "per_instrument.csv").shape[0] == 31
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert set(runs["stage"]) == {"raw", "postprocessed"} and set(runs["eval"]) == {"test"}
