@@ -8,13 +8,12 @@ real-case page's first upload in a fresh process (imports, model loading and pre
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from _common import ROOT, machine, three_minute_song, timed
-from instdet.features import logmel, scale
+from instdet.features import logmel
 from instdet.inference import Predictor, predict_many
 from instdet.models import MODELS, build_model, count_parameters
 

@@ -4,9 +4,7 @@ song (one warm pass each), top operators by CPU time.
     python benchmarks/profile_inference.py
 """
 
-from pathlib import Path
 
-import torch
 from torch.profiler import ProfilerActivity, profile
 
 from _common import ROOT, machine, three_minute_song

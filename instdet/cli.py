@@ -92,14 +92,18 @@ def cmd_features(args) -> int:
             raise InstdetError(f"no track of {args.ids} in {', '.join(map(str, args.dir))}")
     config = FeatureConfig()
     with _bar(len(tracks), "features") as bar:
-        feats = compute_many([t.mix_path for t in tracks.values()], config=config,
-                             cache_dir=args.cache, n_jobs=args.jobs, progress=bar.update)
+        if args.pack:  # features and labels together; features go through the cache as usual
+            from instdet.dataset import load_arrays, save_pack
+
+            arrays = load_arrays(tracks, config=config, label_source=args.labels,
+                                 cache_dir=args.cache, progress=bar.update)
+            feats = [a.features for a in arrays.values()]
+        else:
+            feats = compute_many([t.mix_path for t in tracks.values()], config=config,
+                                 cache_dir=args.cache, n_jobs=args.jobs, progress=bar.update)
     frames = sum(f.shape[0] for f in feats)
     print(f"{len(feats)} tracks, {frames} frames, settings {config.key}")
     if args.pack:
-        from instdet.dataset import load_arrays, save_pack
-
-        arrays = load_arrays(tracks, config=config, label_source=args.labels, cache_dir=args.cache)
         save_pack(args.pack, arrays, config=config)
         print(f"wrote {args.pack}")
     return 0

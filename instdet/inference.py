@@ -121,10 +121,6 @@ class Predictor:
         return Prediction(times, probs, self.postprocess.apply(probs))
 
 
-def feature_config_of(ckpt: dict) -> FeatureConfig:
-    return FeatureConfig.from_dict(dict(ckpt["feature_config"]))
-
-
 def predict_many(predictors: dict[str, "Predictor"], y: np.ndarray, *, sr: int,
                  progress=None) -> dict[str, Prediction]:
     """Run several models on one song, computing each distinct feature setting once.

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from instdet.data.aam import INSTRUMENTS
-from instdet.metrics import all_metrics, frame_metrics, per_instrument
+from instdet.metrics import all_metrics, frame_metrics
 from instdet.postprocess import binarize
 
 #: One colour per instrument, the same on every page and figure.
@@ -126,7 +126,7 @@ def per_instrument_runs(per_inst: dict[str, pd.DataFrame], metric: str = "f1") -
 __all__ = ["INSTRUMENT_COLORS", "OUTCOMES", "OUTCOME_COLORS", "METRIC_LABELS", "outcome_codes",
            "downsample_codes", "sweep_table", "best_run", "live_metrics", "track_table",
            "model_agreement", "activity_share", "realcase_csv", "instruments_present",
-           "per_instrument_runs", "per_instrument"]
+           "per_instrument_runs", "markdown_results", "best_per_model"]
 
 
 def markdown_results(runs: pd.DataFrame, *, eval_name: str, stage: str = "postprocessed",

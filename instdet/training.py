@@ -31,7 +31,7 @@ from instdet.dataset import (TrackArrays, class_pos_weight, load_arrays, load_pa
 from instdet.errors import InstdetError
 from instdet.features import FeatureConfig, scale
 from instdet.inference import predict_logits, sigmoid
-from instdet.metrics import frame_metrics, selection_score
+from instdet.metrics import frame_metrics, score_of, selection_score
 from instdet.models import build_model, model_config
 from instdet.postprocess import tune
 
@@ -107,7 +107,8 @@ def evaluate_arrays(model, arrays: list[TrackArrays], *, device, pos_weight=None
     m = frame_metrics(y, p >= 0.5)
     return {"val_loss": float(np.mean(losses)) if losses else float("nan"),
             "f1_micro": m["f1_micro"], "f1_macro": m["f1_macro"],
-            "score": selection_score(y, p >= 0.5), "probs": p, "labels": y}
+            "score": score_of(m),
+            "probs": p, "labels": y}
 
 
 def train(

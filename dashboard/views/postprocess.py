@@ -7,6 +7,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import loaders  # noqa: E402
+import pickers  # noqa: E402
 from instdet.postprocess import MEDIAN_SIZES, PostProcess  # noqa: E402
 from instdet.report import METRIC_LABELS, live_metrics  # noqa: E402
 
@@ -18,10 +19,7 @@ sets = loaders.eval_sets(str(results))
 if not sets:
     st.warning(f"No stored probabilities in `{results}`. Make them with {loaders.MAKE_RESULTS}.")
     st.stop()
-c1, c2 = st.columns(2)
-order = sorted(sets)
-run = c1.selectbox("Run", order, key="pp_run", index=loaders.default_index(str(results), order))
-eval_name = c2.selectbox("Evaluation set", sets[run], key="pp_eval")
+run, eval_name = pickers.run_and_eval(sets, key="pp")
 frames = loaders.all_frames(str(results), run, eval_name)
 m = loaders.metrics(str(results), run, eval_name)
 if not frames or m is None:

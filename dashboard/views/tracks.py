@@ -8,6 +8,7 @@ import streamlit as st  # noqa: E402
 
 import figures  # noqa: E402
 import loaders  # noqa: E402
+import pickers  # noqa: E402
 from instdet.postprocess import PostProcess  # noqa: E402
 from instdet.report import (downsample_codes, instruments_present,  # noqa: E402
                             outcome_codes, track_table)
@@ -19,13 +20,7 @@ if not sets:
     st.warning(f"No per-track results in `{results}`. Make them with {loaders.MAKE_RESULTS}.")
     st.stop()
 
-c1, c2 = st.columns(2)
-order = sorted(sets)
-run = c1.selectbox("Run", order, key="tracks_run", index=loaders.default_index(str(results), order))
-evals = sets[run]
-eval_name = c2.selectbox("Evaluation set", evals,
-                         index=evals.index("real-test") if "real-test" in evals else 0,
-                         key="tracks_eval")
+run, eval_name = pickers.run_and_eval(sets, key="tracks")
 m = loaders.metrics(str(results), run, eval_name)
 frames = loaders.all_frames(str(results), run, eval_name)
 if m is None or not frames:

@@ -9,7 +9,6 @@ the excerpt are kept. The result is written in AAM's layout (``instdet.data.writ
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Callable
 
 import numpy as np

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from instdet.data.aam import INSTRUMENTS, load_tracks
+from instdet.data.aam import load_tracks
 from instdet.data.writer import write_track
 from instdet.errors import InstdetError
 

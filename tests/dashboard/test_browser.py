@@ -3,7 +3,6 @@ download), against `streamlit run` on 127.0.0.1 with the shipped results and mod
 Screenshots land in screenshots/ (ignored by git)."""
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
