@@ -1,13 +1,13 @@
-"""Cached loaders: the one place the dashboard reads files.
+"""Cached loaders: the one place the dashboard reads files, and it only reads.
 
 ``st.cache_data`` for tables and arrays (copied per session), ``st.cache_resource`` for
 models (shared). Folders come from ``INSTDET_RESULTS`` and ``INSTDET_MODELS`` or default to
-the repository's ``results/`` and ``saved_models/``.
+the repository's ``results/`` and ``saved_models/``. File names and formats belong to
+``instdet.runs``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from instdet.errors import InstdetError
+from instdet.runs import EvalDir, ResultsDir, RunDir, list_runs, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKE_RESULTS = "`scripts/reproduce.sh` (all of it) or `instdet evaluate RUN --data DIR`"
@@ -30,89 +31,82 @@ def models_dir() -> Path:
 
 @st.cache_data(show_spinner=False)
 def runs_table(results: str) -> pd.DataFrame:
-    """``results/runs.csv``, rebuilt from the run folders when missing or unreadable."""
-    from instdet.evaluation import collect_results
-
-    path = Path(results) / "runs.csv"
-    try:
-        df = pd.read_csv(path)
-    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError):
-        df = pd.DataFrame()
-    if df.empty and Path(results).is_dir() and any(Path(results).glob("runs/*/*/metrics.json")):
-        df = collect_results(results)
-    return df
+    """Every evaluation, one row per stage: ``runs.csv``, or built in memory when it is
+    missing, cut short or lacks a column."""
+    return ResultsDir(results).read_runs_csv()
 
 
 @st.cache_data(show_spinner=False)
 def eval_sets(results: str) -> dict[str, list[str]]:
-    """{run id: [eval names with a complete metrics.json]}."""
+    """{run id: [names of its valid evaluations]}."""
     out: dict[str, list[str]] = {}
-    for f in sorted(Path(results).glob("runs/*/*/metrics.json")):
-        try:
-            json.loads(f.read_text())
-        except (OSError, ValueError):
-            continue
-        out.setdefault(f.parent.parent.name, []).append(f.parent.name)
+    for ev in ResultsDir(results).evaluations():
+        out.setdefault(ev.run_id, []).append(ev.eval_name)
     return out
 
 
 @st.cache_data(show_spinner=False)
 def table(path: str) -> pd.DataFrame | None:
     """A CSV of results, or None when missing, empty or half-written."""
-    try:
-        return pd.read_csv(path)
-    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
-        return None
+    return read_table(path)
 
 
 @st.cache_data(show_spinner=False)
 def metrics(results: str, run: str, eval_name: str) -> dict | None:
     try:
-        return json.loads((Path(results) / "runs" / run / eval_name / "metrics.json").read_text())
-    except (OSError, ValueError):
+        return EvalDir(results, run, eval_name).metrics()
+    except InstdetError:
         return None
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def frames(results: str, run: str, eval_name: str, track: str) -> dict | None:
-    from instdet.evaluation import load_frames
-
+@st.cache_data(show_spinner=False)
+def eval_table(results: str, run: str, eval_name: str, which: str) -> pd.DataFrame | None:
+    """One of an evaluation's tables: per_instrument, per_track, pairs or matrix."""
     try:
-        return load_frames(Path(results) / "runs" / run / eval_name / "frames" / f"{track}.npz")
+        return getattr(EvalDir(results, run, eval_name), which)()
     except InstdetError:
         return None
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def all_frames(results: str, run: str, eval_name: str) -> dict[str, dict]:
-    folder = Path(results) / "runs" / run / eval_name / "frames"
-    out = {}
-    for f in sorted(folder.glob("*.npz")):
-        fr = frames(results, run, eval_name, f.stem)
-        if fr is not None:
-            out[f.stem] = fr
-    return out
+    """{track id: stored frames} of an evaluation, in its order; {} when any is unreadable."""
+    ev = EvalDir(results, run, eval_name)
+    try:
+        return {t: ev.frames(t) for t in ev.metrics()["tracks"]}
+    except InstdetError:
+        return {}
 
 
 @st.cache_data(show_spinner=False)
 def model_runs(models: str) -> pd.DataFrame:
-    """Run folders with a finished checkpoint: run_id, model, n_train, best_score, status."""
+    """Run folders: run_id, model, train_size, data_kind, best_score, status, has_checkpoint."""
     rows = []
-    for d in sorted(Path(models).glob("*/")):
+    for run in list_runs(models):
         try:
-            cfg = json.loads((d / "config.json").read_text())
-        except (OSError, ValueError):
+            cfg = run.config()
+        except InstdetError:
             cfg = {}
-        rows.append({"run_id": d.name, "model": cfg.get("train", {}).get("model"),
-                     "n_train": cfg.get("n_train"), "best_score": cfg.get("best_score"),
-                     "status": cfg.get("status", "no config.json"),
-                     "has_checkpoint": (d / "model.pt").is_file()})
-    return pd.DataFrame(rows)
+        train = cfg.get("train") if isinstance(cfg.get("train"), dict) else {}
+        rows.append({"run_id": run.run_id, "model": train.get("model"),
+                     "train_size": cfg.get("train_size"), "data_kind": cfg.get("data_kind", ""),
+                     "best_score": cfg.get("best_score"), "status": run.status(),
+                     "has_checkpoint": run.checkpoint.is_file()})
+    return pd.DataFrame(rows, columns=["run_id", "model", "train_size", "data_kind", "best_score",
+                                       "status", "has_checkpoint"])
+
+
+@st.cache_data(show_spinner=False)
+def run_config(models: str, run: str) -> dict | None:
+    try:
+        return RunDir(Path(models) / run).config()
+    except InstdetError:
+        return None
 
 
 @st.cache_data(show_spinner=False)
 def history(models: str, run: str) -> pd.DataFrame | None:
-    return table(str(Path(models) / run / "history.csv"))
+    return RunDir(Path(models) / run).history()
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-import loaders
+from dashboard import loaders
 
 
 def run_and_eval(sets: dict[str, list[str]], *, key: str) -> tuple[str, str]:

@@ -13,6 +13,57 @@ from pathlib import Path
 from instdet.errors import InstdetError
 
 
+def int_at_least(lo: int):
+    """An argparse type: a whole number >= ``lo``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"must be at least {lo}, got {value}")
+        return value
+
+    parse.__name__ = f"whole number >= {lo}"
+    return parse
+
+
+def float_in(lo: float, hi: float, *, open_lo: bool = False):
+    """An argparse type: a finite number in ``[lo, hi]`` (``(lo, hi]`` when ``open_lo``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (lo < value if open_lo else lo <= value) or not value <= hi:
+            raise argparse.ArgumentTypeError(
+                f"must lie in {'(' if open_lo else '['}{lo:g}, {hi:g}], got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def output_file(text: str) -> Path:
+    """An argparse type: a file to write (not an existing folder)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    return path
+
+
+def refuse_overwriting_input(out: Path | None, *inputs: Path) -> None:
+    """One line instead of destroying an input with an output of the same path."""
+    if out is None:
+        return
+    for inp in inputs:
+        if inp is not None and Path(inp).exists() and Path(out).exists() \
+                and Path(out).resolve() == Path(inp).resolve():
+            raise InstdetError(f"--out {out} is the input file itself; choose another name")
+
+
 def _bar(total: int, desc: str, unit: str = "track", **kw):
     from tqdm import tqdm
 
@@ -25,7 +76,7 @@ def _bar(total: int, desc: str, unit: str = "track", **kw):
 def cmd_download(args) -> int:
     from instdet.data.download import download, parse_tracks
 
-    tracks = parse_tracks(args.tracks)
+    tracks = parse_tracks(args.ids)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     with _bar(0, "download", unit="B", unit_scale=True) as bar:
         files = download(args.dest, tracks=tracks, parts=parts, url_template=args.url_template,
@@ -52,8 +103,10 @@ def cmd_stats(args) -> int:
     from instdet.stats import dataset_stats
 
     tracks = load_tracks(args.dir)
+    for out in (args.out, args.cooccurrence):
+        refuse_overwriting_input(out, *[t.mix_path for t in tracks.values()])
     with _bar(len(tracks), "stats") as bar:
-        table = dataset_stats(tracks, progress=bar.update)
+        table = dataset_stats(tracks, progress=bar.update, warn=lambda t: bar.write(t, file=sys.stderr))
     if args.out:
         write_csv(args.out, table)
         print(f"wrote {args.out}")
@@ -113,8 +166,8 @@ def cmd_remix(args) -> int:
     from instdet.data.remix import remix_corpus
 
     exclude = {x.strip() for x in (args.exclude or "").split(",") if x.strip()}
-    with _bar(args.tracks, "remix") as bar:
-        ids = remix_corpus(args.source, args.dest, n_tracks=args.tracks, seed=args.seed,
+    with _bar(args.n_tracks, "remix") as bar:
+        ids = remix_corpus(args.source, args.dest, n_tracks=args.n_tracks, seed=args.seed,
                            duration=args.duration, exclude=exclude, progress=bar.update)
     print(f"wrote {len(ids)} remixes ({ids[0]}-{ids[-1]}) to {args.dest}")
     return 0
@@ -131,8 +184,8 @@ def cmd_synth(args) -> int:
             ids = synth.render_midi_corpus(args.from_midi, args.dest, seed=args.seed,
                                            soundfont=args.soundfont, progress=bar.update)
     else:
-        with _bar(args.tracks, "synth") as bar:
-            ids = synth.synth_corpus(args.dest, n_tracks=args.tracks, seed=args.seed,
+        with _bar(args.n_tracks, "synth") as bar:
+            ids = synth.synth_corpus(args.dest, n_tracks=args.n_tracks, seed=args.seed,
                                      soundfont=args.soundfont, min_s=args.min_seconds,
                                      max_s=args.max_seconds, timbre=args.timbre,
                                      progress=bar.update)
@@ -148,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="data_command", required=True)
     p = data.add_parser("download", help="fetch AAM tracks from Zenodo")
     p.add_argument("--dest", required=True, type=Path)
-    p.add_argument("--tracks", default="1-3000", help="e.g. 1-300 or 5,17,2001-2010")
+    p.add_argument("--ids", default="1-3000", help="AAM track ids, e.g. 1-300 or 5,17,2001-2010")
     p.add_argument("--parts", default="annotations,mixes,midis",
                    help="comma list of annotations, mixes, multitracks, midis")
     p.add_argument("--url-template", default=None,
@@ -159,28 +212,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
     p = data.add_parser("stats", help="per-instrument class frequency and label noise")
     p.add_argument("dir", type=Path, nargs="+")
-    p.add_argument("--out", type=Path, help="CSV file to write (default: print)")
-    p.add_argument("--cooccurrence", type=Path,
+    p.add_argument("--out", type=output_file, help="CSV file to write (default: print)")
+    p.add_argument("--cooccurrence", type=output_file,
                    help="also write frames where two instruments play together (31x31 CSV)")
     p.set_defaults(func=cmd_stats)
     p = data.add_parser("remix", help="new tracks mixed from random subsets of real stems")
     p.add_argument("--source", type=Path, action="append", required=True)
     p.add_argument("--dest", type=Path, required=True)
-    p.add_argument("--tracks", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--duration", type=float, default=20.0, help="seconds per remix")
+    p.add_argument("--n-tracks", type=int_at_least(1), default=100, help="remixes to write")
+    p.add_argument("--seed", type=int_at_least(0), default=0)
+    p.add_argument("--duration", type=float_in(1, 600, open_lo=True), default=20.0,
+                   help="seconds per remix")
     p.add_argument("--exclude", help="comma list of source track ids not to use (test tracks)")
     p.set_defaults(func=cmd_remix)
     p = data.add_parser("synth", help="compose and render songs with a SoundFont, AAM layout")
     p.add_argument("--dest", type=Path, required=True)
-    p.add_argument("--tracks", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-tracks", type=int_at_least(1), default=100, help="songs to write")
+    p.add_argument("--seed", type=int_at_least(0), default=0)
     p.add_argument("--soundfont", type=Path, default=None,
                    help="SF2 file (default: TimGM6mb.sf2 from pretty_midi)")
     p.add_argument("--from-midi", type=Path, default=None,
                    help="render the MIDI files of this AAM folder instead of composing")
-    p.add_argument("--min-seconds", type=float, default=120.0)
-    p.add_argument("--max-seconds", type=float, default=180.0)
+    p.add_argument("--min-seconds", type=float_in(5, 900), default=120.0)
+    p.add_argument("--max-seconds", type=float_in(5, 900), default=180.0)
     p.add_argument("--timbre", action="store_true",
                    help="randomise each stem's timbre: detune, EQ and reverb")
     p.set_defaults(func=cmd_synth)
@@ -188,8 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("features", help="compute and cache log-mel features of every track")
     p.add_argument("dir", type=Path, nargs="+")
     p.add_argument("--cache", type=Path, default=None, help="cache folder (default ~/.cache/instdet)")
-    p.add_argument("--jobs", type=int, default=None)
-    p.add_argument("--pack", type=Path, help="also write features and labels to one .npz "
+    p.add_argument("--jobs", type=int_at_least(1), default=None)
+    p.add_argument("--pack", type=output_file, help="also write features and labels to one .npz "
                    "that `instdet train --data` reads (training without the audio)")
     p.add_argument("--labels", default="auto", choices=["auto", "midi", "onsets", "segments"])
     p.add_argument("--ids", help="only these track ids, e.g. 1-3000,10001-10100")

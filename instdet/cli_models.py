@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
+from instdet.cli import float_in, int_at_least, output_file, refuse_overwriting_input
 from instdet.errors import InstdetError
 
 DEFAULT_RUNS = Path("saved_models")
@@ -29,20 +31,21 @@ def _settings(pairs: list[str] | None) -> dict:
     return out
 
 
-def _train_config(args, model: str, tracks: int | None):
+def _train_config(args, model: str, train_size: int | None):
     from instdet.training import TrainConfig
 
     return TrainConfig(
         model=model, model_settings=_settings(args.set), data=tuple(str(d) for d in args.data),
-        tracks=tracks, test_ids=_ids(args.test_ids), val_ids=_ids(args.val_ids),
+        train_size=train_size, test_ids=_ids(args.test_ids), val_ids=_ids(args.val_ids),
         label_source=args.labels, epochs=args.epochs, patience=args.patience,
         steps_per_epoch=args.steps, batch_size=args.batch_size, crop_frames=args.crop,
         lr=args.lr, seed=args.seed, augment=not args.no_augment, remix_prob=args.remix_prob,
-        init_from=str(args.init or ""),
+        sample_prob=args.sample_prob, init_from=str(args.init or ""),
+        teacher=str(args.teacher or ""), distill_weight=args.distill_weight,
     )
 
 
-def _train_one(config, run_dir: Path, *, resume: bool, cache) -> dict:
+def _train_one(config, run_dir: Path, *, resume: bool, cache, overwrite: bool = False) -> dict:
     from tqdm import tqdm
 
     from instdet.training import train
@@ -55,51 +58,113 @@ def _train_one(config, run_dir: Path, *, resume: bool, cache) -> dict:
                             macro=f"{row['val_f1_macro']:.3f}")
             bar.refresh()
 
-        return train(config, run_dir, cache_dir=cache, resume=resume, progress=progress,
-                     log=lambda text: bar.write(text, file=sys.stderr))
+        return train(config, run_dir, cache_dir=cache, resume=resume, overwrite=overwrite,
+                     progress=progress, log=lambda text: bar.write(text, file=sys.stderr))
 
 
 def cmd_train(args) -> int:
+    from instdet.runs import RunDir
     from instdet.training import TrainConfig
 
     if args.resume:
-        run_dir = Path(args.resume)
-        cfg_file = run_dir / "config.json"
-        if not cfg_file.exists():
-            raise InstdetError(f"{run_dir}: not a run folder (no config.json)")
-        config = TrainConfig.from_dict(json.loads(cfg_file.read_text())["train"])
-        summary = _train_one(config, run_dir, resume=True, cache=args.cache)
+        run = RunDir(args.resume)
+        if not run.config_path.exists():
+            raise InstdetError(f"{run.path}: not a run folder (no config.json)")
+        config = TrainConfig.from_dict(run.config().get("train", {}))
+        summary = _train_one(config, run.path, resume=True, cache=args.cache)
     else:
         if not args.data:
             raise InstdetError("give --data DIR (or --resume RUN)")
-        config = _train_config(args, args.model, args.tracks)
-        name = args.name or f"{args.model}-n{args.tracks or 'all'}-s{args.seed}"
-        summary = _train_one(config, args.runs / name, resume=False, cache=args.cache)
+        config = _train_config(args, args.model, args.train_size)
+        name = args.name or f"{args.model}-n{args.train_size or 'all'}-s{args.seed}"
+        summary = _train_one(config, args.runs / name, resume=False, cache=args.cache,
+                             overwrite=args.overwrite)
     print(f"{summary['run_id']}: best validation score {summary['best_score']:.4f} "
           f"at epoch {summary['best_epoch']}")
     return 0
 
 
+def _sweep_job(job) -> str:
+    """One run of a parallel sweep, in its own process with its own share of the cores."""
+    config, run_dir, cache, threads, queue = job
+    import torch
+
+    from instdet.runs import RunDir
+    from instdet.training import train
+
+    torch.set_num_threads(threads)
+    resume = RunDir(run_dir).last.exists()
+    train(config, run_dir, cache_dir=cache, resume=resume,
+          progress=lambda row: queue.put((run_dir.name, row["epoch"], row["val_score"])),
+          log=lambda text: None)
+    return run_dir.name
+
+
 def cmd_sweep(args) -> int:
-    from instdet.evaluation import collect_results
+    from instdet.runs import ResultsDir, RunDir
 
     models = [m for m in args.models.split(",") if m]
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s]
+    except ValueError:
+        raise InstdetError(f"--sizes takes whole numbers, e.g. 75,150,300; got {args.sizes!r}") from None
+    if not models or not sizes or min(sizes) < 1:
+        raise InstdetError("give at least one model and sizes of at least 1 track")
+    todo = []
     for model in models:
         for size in sizes:
-            name = f"{args.prefix}{model}-n{size}-s{args.seed}"
-            run_dir = args.runs / name
-            if (run_dir / "config.json").exists() and '"status": "done"' in (run_dir / "config.json").read_text():
-                print(f"{name}: done already, kept")
+            run = RunDir(args.runs / f"{args.prefix}{model}-n{size}-s{args.seed}")
+            if run.is_done():
+                print(f"{run.run_id}: done already, kept")
             else:
-                resume = (run_dir / "last.pt").exists()
-                _train_one(_train_config(args, model, size), run_dir, resume=resume, cache=args.cache)
-            if args.evaluate:
-                _evaluate(run_dir, args, data=args.data)
+                todo.append((_train_config(args, model, size), run.path))
+    if args.jobs > 1 and len(todo) > 1:
+        _parallel(todo, jobs=args.jobs, cache=args.cache)
+    else:
+        for config, run_dir in todo:
+            _train_one(config, run_dir, resume=RunDir(run_dir).last.exists(), cache=args.cache)
     if args.evaluate:
-        table = collect_results(args.results)
+        for model in models:
+            for size in sizes:
+                _evaluate(args.runs / f"{args.prefix}{model}-n{size}-s{args.seed}", args,
+                          data=args.data)
+        table = ResultsDir(args.results).read_runs_csv()
         print(table[table.stage == "postprocessed"].to_string(index=False))
     return 0
+
+
+def _parallel(todo, *, jobs: int, cache) -> None:
+    """Runs in ``jobs`` processes, one bar for all their epochs."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from tqdm import tqdm
+
+    jobs = min(jobs, len(todo))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        queue = manager.Queue()
+        futures = {pool.submit(_sweep_job, (c, d, cache, threads, queue)): d.name for c, d in todo}
+        total = sum(c.epochs for c, _ in todo)
+        errors = []
+        with tqdm(total=total, desc=f"sweep ({jobs} processes)", unit="epoch", file=sys.stderr,
+                  dynamic_ncols=True) as bar:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                while not queue.empty():
+                    name, epoch, score = queue.get()
+                    bar.update(1)
+                    bar.set_postfix_str(f"{name} epoch {epoch} val {score:.3f}")
+                for f in done:
+                    try:
+                        f.result()
+                        bar.write(f"{futures[f]}: done", file=sys.stderr)
+                    except InstdetError as exc:
+                        errors.append(f"{futures[f]}: {exc}")
+    if errors:
+        raise InstdetError("; ".join(errors))
 
 
 def _evaluate(run_dir: Path, args, *, data) -> dict:
@@ -107,18 +172,19 @@ def _evaluate(run_dir: Path, args, *, data) -> dict:
 
     from instdet.data.aam import load_tracks
     from instdet.evaluation import evaluate_run
+    from instdet.runs import RunDir
 
-    tracks = load_tracks([str(d) for d in data])
+    tracks = load_tracks([str(d) for d in data if not str(d).endswith(".npz")])
     name = getattr(args, "eval_name", None)
-    if getattr(args, "tracks_eval", None):
-        ids = _ids(args.tracks_eval)
+    if getattr(args, "ids", None):
+        ids = _ids(args.ids)
     elif getattr(args, "all_tracks", False):
         ids = tuple(tracks)
     else:
-        split_file = run_dir / "split.json"
-        if not split_file.exists():
-            raise InstdetError(f"{run_dir}: no split.json; give --tracks or --all")
-        ids = tuple(t for t in json.loads(split_file.read_text())["test"] if t in tracks)
+        run = RunDir(run_dir)
+        if not run.split_path.exists():
+            raise InstdetError(f"{run_dir}: no split.json; give --ids or --all")
+        ids = tuple(t for t in run.split()["test"] if t in tracks)
         name = name or "test"
         if not ids:
             raise InstdetError(f"none of {run_dir.name}'s test tracks is in the data given; "
@@ -135,22 +201,26 @@ def _evaluate(run_dir: Path, args, *, data) -> dict:
 
 def cmd_evaluate(args) -> int:
     from instdet.checkpoint import load_checkpoint
+    from instdet.runs import EvalDir, RunDir
 
-    load_checkpoint(Path(args.run) / "model.pt")  # a bad run fails before any audio is read
+    run = RunDir(args.run)
+    load_checkpoint(run.checkpoint)  # a bad run fails before any audio is read
+    if args.eval_name:
+        EvalDir(args.results, run.run_id, args.eval_name)  # a name that leaves its folder fails now
     data = args.data
     if not data:
-        cfg = Path(args.run) / "config.json"
-        if not cfg.exists():
+        if not run.config_path.exists():
             raise InstdetError(f"{args.run}: not a run folder (no config.json); give --data")
-        data = json.loads(cfg.read_text())["train"]["data"]
-    metrics = _evaluate(Path(args.run), args, data=data)
+        data = run.config().get("train", {}).get("data") or []
+        if not data:
+            raise InstdetError(f"{args.run}: its config names no data folder; give --data")
+    metrics = _evaluate(run.path, args, data=data)
     if args.json:
-        from instdet.evaluation import per_instrument_records
-
+        ev = EvalDir(args.results, metrics["run_id"], metrics["eval"])
         out = dict(metrics["postprocessed"])
         out.update(run_id=metrics["run_id"], eval=metrics["eval"], n_tracks=metrics["n_tracks"],
-                   raw=metrics["raw"], per_instrument=per_instrument_records(
-                       args.results, metrics["run_id"], metrics["eval"]))
+                   raw=metrics["raw"],
+                   per_instrument=json.loads(ev.per_instrument().to_json(orient="records")))
         print(json.dumps(out))
     else:
         for stage in ("raw", "postprocessed"):
@@ -166,6 +236,9 @@ def cmd_predict(args) -> int:
     from instdet.atomic import write_csv
     from instdet.inference import Predictor
 
+    refuse_overwriting_input(args.out, args.audio, Path(args.run) / "model.pt")
+    if args.out is not None and args.out.suffix.lower() in (".mp3", ".wav", ".flac", ".ogg", ".pt"):
+        raise InstdetError(f"--out {args.out}: the frame table is CSV; name it .csv")
     predictor = Predictor.from_run(args.run)
     pred = predictor.predict(args.audio)
     table = pd.DataFrame(pred.active.astype(np.uint8), columns=list(pred.instruments))
@@ -174,17 +247,19 @@ def cmd_predict(args) -> int:
         write_csv(args.out, table)
         print(f"wrote {args.out} ({len(table)} frames)")
     share = pred.active.mean(axis=0)
-    for name, s in sorted(zip(pred.instruments, share), key=lambda x: -x[1]):
-        if s > 0:
-            print(f"{name:22s} active {100 * s:5.1f}% of the time")
+    heard = [(n, s) for n, s in sorted(zip(pred.instruments, share), key=lambda x: -x[1]) if s > 0]
+    for name, s in heard:
+        print(f"{name:22s} active {100 * s:5.1f}% of the time")
+    if not heard:
+        print("no instrument heard")
     return 0
 
 
 def cmd_report(args) -> int:
-    from instdet.evaluation import collect_results
     from instdet.report import markdown_results
+    from instdet.runs import ResultsDir
 
-    runs = collect_results(args.results)
+    runs = ResultsDir(args.results).read_runs_csv()
     if runs.empty:
         raise InstdetError(f"no evaluated runs in {args.results}; run `instdet evaluate` first")
     for name in args.eval or sorted(runs["eval"].unique()):
@@ -197,54 +272,66 @@ def cmd_report(args) -> int:
 def add_commands(sub) -> None:
     from instdet.models import MODELS
 
-    def common(p, *, model: bool):
+    def common(p):
         p.add_argument("--data", action="append", type=Path, default=[],
-                       help="AAM-layout folder (repeat for several)")
-        if model:
-            p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                           help="model setting, e.g. --set hidden=512")
+                       help="AAM-layout folder or feature pack (repeat for several)")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="model setting, e.g. --set hidden=512")
         p.add_argument("--test-ids", help="comma list of track ids held out as the test split")
         p.add_argument("--val-ids", help="comma list of track ids used for validation")
         p.add_argument("--labels", default="auto", choices=["auto", "midi", "onsets", "segments"])
-        p.add_argument("--epochs", type=int, default=30)
-        p.add_argument("--patience", type=int, default=6)
-        p.add_argument("--steps", type=int, default=100, help="batches per epoch")
-        p.add_argument("--batch-size", type=int, default=16)
-        p.add_argument("--crop", type=int, default=256, help="frames per training crop")
-        p.add_argument("--lr", type=float, default=1e-3)
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--epochs", type=int_at_least(1), default=30)
+        p.add_argument("--patience", type=int_at_least(1), default=6)
+        p.add_argument("--steps", type=int_at_least(1), default=100, help="batches per epoch")
+        p.add_argument("--batch-size", type=int_at_least(1), default=16)
+        p.add_argument("--crop", type=int_at_least(8), default=256, help="frames per training crop")
+        p.add_argument("--lr", type=float_in(0, 10, open_lo=True), default=1e-3)
+        p.add_argument("--seed", type=int_at_least(0), default=0)
         p.add_argument("--no-augment", action="store_true",
                        help="train without mel shift, tilt and SpecAugment masks")
-        p.add_argument("--remix-prob", type=float, default=0.0,
+        p.add_argument("--remix-prob", type=float_in(0, 1), default=0.0,
                        help="share of training crops replaced by fresh remixes of the training "
                             "tracks' stems (needs folders with stems and MIDI)")
+        p.add_argument("--sample-prob", type=float_in(0, 1), default=0.0,
+                       help="share of training crops replaced by fresh note-sampler songs made "
+                            "from the training tracks' stems and MIDI")
         p.add_argument("--init", type=Path, default=None,
                        help="start from this run's weights (pre-train, then fine-tune)")
+        p.add_argument("--teacher", type=Path, default=None,
+                       help="a run whose probabilities are soft targets (distillation)")
+        p.add_argument("--distill-weight", type=float_in(0, 1), default=0.0,
+                       help="share of the loss given to the teacher's targets")
         p.add_argument("--runs", type=Path, default=DEFAULT_RUNS)
         p.add_argument("--cache", type=Path, default=None)
 
     p = sub.add_parser("train", help="train one model")
     p.add_argument("--model", default="crnn", choices=list(MODELS))
-    p.add_argument("--tracks", type=int, default=None, help="number of training tracks")
-    p.add_argument("--name", help="run id (default MODEL-nTRACKS-sSEED)")
+    p.add_argument("--train-size", type=int_at_least(1), default=None,
+                   help="number of training tracks (default: all left after val and test)")
+    p.add_argument("--name", help="run id (default MODEL-nSIZE-sSEED)")
     p.add_argument("--resume", help="continue the run in this folder")
-    common(p, model=True)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a finished run of this name (kept as a backup until the new "
+                        "one ends)")
+    common(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sweep", help="train (and evaluate) every model at every training size")
     p.add_argument("--models", default="mlp,crnn")
-    p.add_argument("--sizes", default="75,150,300")
+    p.add_argument("--sizes", default="75,150,300", help="training sizes, e.g. 75,150,300")
     p.add_argument("--prefix", default="", help="prefix of the run ids")
+    p.add_argument("--jobs", type=int_at_least(1), default=1,
+                   help="runs trained at once, each in its own process with its share of cores")
     p.add_argument("--evaluate", action="store_true", help="evaluate each run on its test split")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
-    common(p, model=True)
+    common(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("evaluate", help="score a run and write its results")
     p.add_argument("run", type=Path)
     p.add_argument("--data", action="append", type=Path, default=[])
     p.add_argument("--labels", default="auto", choices=["auto", "midi", "onsets", "segments"])
-    p.add_argument("--tracks", dest="tracks_eval", help="comma list of track ids")
+    p.add_argument("--ids", help="comma list of track ids to evaluate on")
     p.add_argument("--all", dest="all_tracks", action="store_true", help="every track in --data")
     p.add_argument("--name", dest="eval_name", help="name of this evaluation (default: test)")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
@@ -261,5 +348,5 @@ def add_commands(sub) -> None:
     p = sub.add_parser("predict", help="which instruments play when, in an audio file")
     p.add_argument("run", type=Path)
     p.add_argument("audio", type=Path)
-    p.add_argument("--out", type=Path, help="CSV of active instruments per frame")
+    p.add_argument("--out", type=output_file, help="CSV of active instruments per frame")
     p.set_defaults(func=cmd_predict)

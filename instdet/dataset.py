@@ -21,6 +21,31 @@ class TrackArrays:
     features: np.ndarray  # (n_frames, n_mels) float32, dB
     labels: np.ndarray  # (n_frames, 31) uint8
     label_source: str
+    soft: np.ndarray | None = None  # (n_frames, 31) a teacher's probabilities, when distilling
+
+
+#: Kinds of training song by track id: AAM's own are 1-3000; generated corpora take their
+#: own five-digit ranges (remix 1xxxx, SoundFont renders of AAM MIDI 2xxxx, composed SoundFont
+#: songs 3xxxx, note-sampler songs 4xxxx).
+KIND_ORDER = ("real", "remix", "synth", "sampled")
+
+
+def corpus_kind(track_id: str) -> str:
+    """``real``, ``remix``, ``synth`` or ``sampled``, from the track id's range."""
+    n = int(track_id) if str(track_id).isdigit() else 0
+    if n >= 40001:
+        return "sampled"
+    if n >= 20001:
+        return "synth"
+    if n >= 10001:
+        return "remix"
+    return "real"
+
+
+def data_kind(track_ids) -> str:
+    """The kinds of song in a training set, e.g. ``real+remix``."""
+    kinds = {corpus_kind(t) for t in track_ids}
+    return "+".join(k for k in KIND_ORDER if k in kinds)
 
 
 def load_arrays(
@@ -46,7 +71,7 @@ def load_arrays(
 def split_tracks(
     ids: list[str],
     *,
-    n_train: int | None,
+    train_size: int | None,
     seed: int,
     val_fraction: float = 0.15,
     test_fraction: float = 0.15,
@@ -56,7 +81,7 @@ def split_tracks(
     """Split track ids into train / val / test, reproducibly for a seed.
 
     Explicit ``test_ids`` and ``val_ids`` are taken as given; the rest is shuffled and cut.
-    ``n_train`` caps the training tracks (``None``: all that remain).
+    ``train_size`` caps the training tracks (``None``: all that remain).
     """
     known = set(ids)
     for name, given in (("test", test_ids), ("validation", val_ids)):
@@ -70,13 +95,13 @@ def split_tracks(
     rest = [i for i in rest if i not in test]
     val = list(val_ids) if val_ids else rest[: max(1, round(val_fraction * len(ids)))]
     train = [i for i in rest if i not in val]
-    if n_train is not None:
-        if n_train > len(train):
+    if train_size is not None:
+        if train_size > len(train):
             raise InstdetError(
-                f"asked for {n_train} training tracks but only {len(train)} remain after "
+                f"asked for {train_size} training tracks but only {len(train)} remain after "
                 f"{len(val)} validation and {len(test)} test tracks"
             )
-        train = train[:n_train]
+        train = train[:train_size]
     if not train:
         raise InstdetError("no training tracks left; give more data")
     return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
@@ -103,8 +128,8 @@ def class_pos_weight(arrays: list[TrackArrays], *, cap: float = 10.0) -> np.ndar
 
 def sample_batch(
     arrays: list[TrackArrays], weights: np.ndarray, *, batch_size: int, crop: int,
-    rng: np.random.Generator, pad_db: float = -80.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng: np.random.Generator, pad_db: float = -80.0, soft: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Random crops; a track shorter than ``crop`` is padded with silence (``pad_db``).
 
     Returns
@@ -112,11 +137,13 @@ def sample_batch(
     x : np.ndarray [shape=(batch, crop, n_mels)]
     y : np.ndarray [shape=(batch, crop, 31)]
     mask : np.ndarray [shape=(batch, crop)], 1 on real frames, 0 on padding
+    soft : np.ndarray [shape=(batch, crop, 31)] the tracks' ``soft`` targets, or None
     """
     n_mels = arrays[0].features.shape[1]
     x = np.full((batch_size, crop, n_mels), pad_db, dtype=np.float32)
     y = np.zeros((batch_size, crop, len(INSTRUMENTS)), dtype=np.float32)
     mask = np.zeros((batch_size, crop), dtype=np.float32)
+    s = np.zeros_like(y) if soft else None
     for b, idx in enumerate(rng.choice(len(arrays), size=batch_size, p=weights)):
         a = arrays[idx]
         n = a.features.shape[0]
@@ -126,7 +153,9 @@ def sample_batch(
         x[b, :length] = a.features[seg]
         y[b, :length] = a.labels[seg]
         mask[b, :length] = 1.0
-    return x, y, mask
+        if s is not None:
+            s[b, :length] = a.soft[seg]
+    return x, y, mask, s
 
 
 def save_pack(path, arrays: dict[str, TrackArrays], *, config: FeatureConfig) -> None:

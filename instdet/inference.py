@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.special import expit
 
 from instdet.audio import load_audio
 from instdet.checkpoint import load_checkpoint, model_from_checkpoint
@@ -20,7 +21,7 @@ WINDOW = 1024  # frames per model call (~24 s): bounds attention memory on long 
 MARGIN = 64  # context frames on each side of a window, dropped from its output
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict_logits(model: torch.nn.Module, features: np.ndarray, *, device="cpu") -> np.ndarray:
     """Frame logits of a whole track, in overlapping windows.
 
@@ -50,10 +51,6 @@ def predict_logits(model: torch.nn.Module, features: np.ndarray, *, device="cpu"
     return np.concatenate(pieces, axis=0)
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))).astype(np.float32)
-
-
 @dataclasses.dataclass
 class Prediction:
     """What a model says of one song."""
@@ -61,6 +58,7 @@ class Prediction:
     times: np.ndarray  # (n_frames,) seconds
     probabilities: np.ndarray  # (n_frames, 31) float32
     active: np.ndarray  # (n_frames, 31) bool, after post-processing
+    frame_rate: float  # frames per second
     instruments: tuple[str, ...] = INSTRUMENTS
 
 
@@ -68,7 +66,7 @@ class Predictor:
     """A trained model with its feature settings and post-processing, ready to predict."""
 
     def __init__(self, ckpt: dict, *, name: str = "model", device: str | None = None):
-        self.model, self.features = model_from_checkpoint(ckpt)
+        self.model, self.feature_config = model_from_checkpoint(ckpt)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device)
         self.name = name
@@ -86,12 +84,12 @@ class Predictor:
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """np.ndarray [shape=(n_frames, 31)] from dB log-mel features (n_frames, n_mels)."""
-        if features.ndim != 2 or features.shape[1] != self.features.n_mels:
+        if features.ndim != 2 or features.shape[1] != self.feature_config.n_mels:
             raise InstdetError(
                 f"features of shape {features.shape} do not fit a model of "
-                f"{self.features.n_mels} mel bins"
+                f"{self.feature_config.n_mels} mel bins"
             )
-        return sigmoid(predict_logits(self.model, features, device=self.device))
+        return expit(predict_logits(self.model, features, device=self.device)).astype(np.float32)
 
     def predict(self, audio: str | os.PathLike | np.ndarray, *, sr: int | None = None) -> Prediction:
         """Predict instrument activity of a song.
@@ -106,19 +104,19 @@ class Predictor:
             if sr is None:
                 raise InstdetError("give sr= with an audio array")
             y = audio.astype(np.float32)
-            if sr != self.features.sr:
+            if sr != self.feature_config.sr:
                 import soxr
 
-                y = soxr.resample(y, sr, self.features.sr).astype(np.float32)
+                y = soxr.resample(y, sr, self.feature_config.sr).astype(np.float32)
         else:
-            y = load_audio(audio, sr=self.features.sr)
-        feats = logmel(y, config=self.features)
+            y = load_audio(audio, sr=self.feature_config.sr)
+        feats = logmel(y, config=self.feature_config)
         return self.predict_features(feats)
 
     def predict_features(self, features: np.ndarray) -> Prediction:
         probs = self.probabilities(features)
-        times = np.arange(probs.shape[0]) / self.features.frame_rate
-        return Prediction(times, probs, self.postprocess.apply(probs))
+        times = np.arange(probs.shape[0]) / self.feature_config.frame_rate
+        return Prediction(times, probs, self.postprocess.apply(probs), self.feature_config.frame_rate)
 
 
 def predict_many(predictors: dict[str, "Predictor"], y: np.ndarray, *, sr: int,
@@ -132,10 +130,11 @@ def predict_many(predictors: dict[str, "Predictor"], y: np.ndarray, *, sr: int,
     feats: dict[FeatureConfig, np.ndarray] = {}
     out = {}
     for i, (name, p) in enumerate(predictors.items()):
-        if p.features not in feats:
-            yy = y if sr == p.features.sr else soxr.resample(y, sr, p.features.sr).astype(np.float32)
-            feats[p.features] = logmel(yy, config=p.features)
-        out[name] = p.predict_features(feats[p.features])
+        cfg = p.feature_config
+        if cfg not in feats:
+            yy = y if sr == cfg.sr else soxr.resample(y, sr, cfg.sr).astype(np.float32)
+            feats[cfg] = logmel(yy, config=cfg)
+        out[name] = p.predict_features(feats[cfg])
         if progress:
             progress(i + 1, len(predictors), name)
     return out

@@ -6,6 +6,7 @@ Both are chosen on the validation split (``tune``) and stored in the run's check
 from __future__ import annotations
 
 import dataclasses
+from typing import Sequence
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -49,28 +50,38 @@ def binarize(probs: np.ndarray, thresholds, median: int = 1) -> np.ndarray:
     return active.astype(bool)
 
 
-def tune(probs: np.ndarray, labels: np.ndarray, *, score) -> tuple[PostProcess, float, float]:
-    """Choose thresholds (per instrument, by its own F1) then a median length (by ``score``).
+def tune(probs: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -> tuple[PostProcess, float, float]:
+    """Choose thresholds (per instrument, by its own F1) then a median length (by the selection
+    score), on tracks given as lists of (n_frames, K) arrays; the filter runs per track.
 
     Returns ``(postprocess, score_before, score_after)``. The default (0.5, no filter) is
-    among the candidates, so ``score_after >= score_before`` on these labels.
+    among the candidates, so ``score_after >= score_before`` on these tracks.
     """
-    y = labels.astype(bool)
-    k = probs.shape[1]
+    from instdet.metrics import selection_score
+
+    if len(probs) != len(labels) or not len(probs):
+        raise InstdetError("tune needs one label array per probability array, and at least one")
+    p_all = np.concatenate(probs)
+    y_all = np.concatenate(labels).astype(bool)
+    k = p_all.shape[1]
     best_th = np.full(k, 0.5)
-    for j in np.flatnonzero(y.any(axis=0)):
+    for j in np.flatnonzero(y_all.any(axis=0)):
         best_f = -1.0
-        for t in THRESHOLDS:
-            p = probs[:, j] >= t
-            tp = np.sum(p & y[:, j])
-            f = 2 * tp / max(p.sum() + y[:, j].sum(), 1)
+        for t in THRESHOLDS:  # thresholds act frame by frame: pooled frames give the same F1
+            p = p_all[:, j] >= t
+            tp = np.sum(p & y_all[:, j])
+            f = 2 * tp / max(p.sum() + y_all[:, j].sum(), 1)
             if f > best_f + 1e-12:
                 best_f, best_th[j] = f, t
-    before = score(y, binarize(probs, 0.5))
+
+    def score(th, m):
+        return selection_score(labels, [binarize(p, th, m) for p in probs])
+
+    before = score(0.5, 1)
     best = (PostProcess(), before)
     for th in (np.full(k, 0.5), best_th):
         for m in MEDIAN_SIZES:
-            s = score(y, binarize(probs, th, m))
+            s = score(th, m)
             if s > best[1] + 1e-12:
                 best = (PostProcess(tuple(float(x) for x in th), m), s)
     return best[0], before, best[1]

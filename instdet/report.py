@@ -6,8 +6,6 @@ import numpy as np
 import pandas as pd
 
 from instdet.data.aam import INSTRUMENTS
-from instdet.metrics import all_metrics, frame_metrics
-from instdet.postprocess import binarize
 
 #: One colour per instrument, the same on every page and figure.
 INSTRUMENT_COLORS: dict[str, str] = dict(zip(INSTRUMENTS, (
@@ -62,26 +60,6 @@ def best_run(runs: pd.DataFrame, *, eval_name: str, metric: str = "f1_micro") ->
     return None if sel.empty else sel.sort_values(metric, ascending=False).iloc[0]
 
 
-def live_metrics(tracks: list[dict], *, threshold: float | np.ndarray, median: int) -> dict:
-    """Metrics of stored probabilities under a given threshold and median filter."""
-    probs = np.concatenate([t["probs"] for t in tracks])
-    labels = np.concatenate([t["labels"] for t in tracks])
-    active = np.concatenate([binarize(t["probs"], threshold, median) for t in tracks])
-    return all_metrics(labels, active, probs, frame_rate=tracks[0]["frame_rate"])
-
-
-def track_table(frames: dict[str, dict], active: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Per track: frame metrics and error counts, worst first."""
-    rows = []
-    for tid, f in frames.items():
-        m = frame_metrics(f["labels"], active[tid])
-        codes = outcome_codes(f["labels"], active[tid])
-        rows.append({"track_id": tid, "f1_micro": m["f1_micro"], "f1_macro": m["f1_macro"],
-                     "false_alarm_frames": int((codes == 2).sum()),
-                     "missed_frames": int((codes == 3).sum())})
-    return pd.DataFrame(rows).sort_values("f1_micro", ignore_index=True)
-
-
 def model_agreement(actives: dict[str, np.ndarray]) -> np.ndarray:
     """Share of models that call each instrument active, per frame: (n_frames, K) in [0, 1]."""
     n = min(a.shape[0] for a in actives.values())
@@ -124,7 +102,7 @@ def per_instrument_runs(per_inst: dict[str, pd.DataFrame], metric: str = "f1") -
 
 
 __all__ = ["INSTRUMENT_COLORS", "OUTCOMES", "OUTCOME_COLORS", "METRIC_LABELS", "outcome_codes",
-           "downsample_codes", "sweep_table", "best_run", "live_metrics", "track_table",
+           "downsample_codes", "sweep_table", "best_run",
            "model_agreement", "activity_share", "realcase_csv", "instruments_present",
            "per_instrument_runs", "markdown_results", "best_per_model"]
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from instdet.data.aam import INSTRUMENTS, Track
+from instdet.errors import InstdetError
 from instdet.features import FeatureConfig, n_frames_for
 from instdet.labels import LABEL_SOURCES, frame_labels
 
@@ -19,18 +20,27 @@ STATS_COLUMNS = (
 
 
 def track_label_sets(
-    track: Track, *, config: FeatureConfig = FeatureConfig()
+    track: Track, *, config: FeatureConfig = FeatureConfig(),
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Labels of one track from every source it has: {source: (n_frames, 31) uint8}."""
+    """Labels of one track from every source it has: {source: (n_frames, 31) uint8}.
+
+    A source the track lacks (no MIDI files, say) is left out silently; one whose file is
+    broken is left out with a warning through ``warn``.
+    """
     n = n_frames_for(int(round(track.duration * config.sr)), hop_length=config.hop_length)
     out = {}
     for source in LABEL_SOURCES:
+        path = {"onsets": track.onsets_path, "segments": track.segments_path}.get(source)
+        if (source == "midi" and not track.midi_paths) or (source != "midi" and path is None):
+            continue
         try:
             out[source] = frame_labels(
                 track, n, sr=config.sr, hop_length=config.hop_length, source=source
             )[0]
-        except Exception:  # a source the track lacks (e.g. no MIDI files) is left out
-            continue
+        except InstdetError as exc:
+            if warn:
+                warn(f"warning: track {track.track_id}: {source} labels left out: {exc}")
     return out
 
 
@@ -39,6 +49,7 @@ def dataset_stats(
     *,
     config: FeatureConfig = FeatureConfig(),
     progress: Callable[[int], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Per instrument: tracks it occurs in, active frames per label source, and label noise.
 
@@ -55,7 +66,7 @@ def dataset_stats(
     active = {s: np.zeros(k, dtype=np.int64) for s in LABEL_SOURCES}
     false_active = np.zeros(k, dtype=np.int64)
     for track in tracks.values():
-        sets = track_label_sets(track, config=config)
+        sets = track_label_sets(track, config=config, warn=warn)
         frames_total += next(iter(sets.values())).shape[0] if sets else 0
         present = np.zeros(k, dtype=bool)
         for source, y in sets.items():
@@ -67,6 +78,8 @@ def dataset_stats(
             false_active += ((sets["segments"] == 1) & (fine == 0)).sum(axis=0)
         if progress:
             progress(1)
+    if frames_total == 0:
+        raise InstdetError("no labels could be read from any track; run `instdet data validate`")
     seg = active["segments"]
     rate = np.divide(false_active, seg, out=np.full(k, np.nan), where=seg > 0)
     return pd.DataFrame(

@@ -1,39 +1,35 @@
-"""Training: random crops, masked class-weighted BCE, early stopping on validation score.
+"""Training: random crops, masked class-weighted BCE, early stopping on the validation score.
 
-A run lives in ``saved_models/<run_id>/``:
-
-- ``model.pt``    best checkpoint (weights, model and feature settings, instruments, epoch,
-                  best score, post-processing): rebuilds the model alone
-- ``last.pt``     latest training state for ``--resume``; removed when the run finishes
-- ``config.json`` the training settings, data folders and status
-- ``split.json``  track ids of train / val / test
-- ``history.csv`` per epoch: loss, validation loss, F1 micro / macro, score, seconds
+A run lives in ``saved_models/<run_id>/`` (file names and formats: ``instdet.runs``). Only a
+better validation score writes ``model.pt``; ``last.pt`` holds the state for ``--resume``
+and goes when the run ends. A run whose loss or weights turn NaN or infinite stops with
+status ``failed`` and never ships as done.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import shutil
 import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 import torch
+from scipy.special import expit
 
-from instdet.atomic import write_csv, write_json
 from instdet.augment import augment_batch
 from instdet.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
 from instdet.data.aam import INSTRUMENTS, load_tracks
-from instdet.dataset import (TrackArrays, class_pos_weight, load_arrays, load_pack,
+from instdet.dataset import (TrackArrays, class_pos_weight, data_kind, load_arrays, load_pack,
                              sample_batch, split_tracks, track_weights)
 from instdet.errors import InstdetError
 from instdet.features import FeatureConfig, scale
-from instdet.inference import predict_logits, sigmoid
-from instdet.metrics import frame_metrics, score_of, selection_score
+from instdet.inference import predict_logits
+from instdet.metrics import frame_f1
 from instdet.models import build_model, model_config
 from instdet.postprocess import tune
+from instdet.runs import RunDir, check_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +37,7 @@ class TrainConfig:
     model: str = "crnn"
     model_settings: dict = dataclasses.field(default_factory=dict)
     data: tuple[str, ...] = ()
-    tracks: int | None = None  # training tracks; None = all left after val and test
+    train_size: int | None = None  # training tracks; None = all left after val and test
     test_ids: tuple[str, ...] = ()
     val_ids: tuple[str, ...] = ()
     label_source: str = "auto"
@@ -57,13 +53,33 @@ class TrainConfig:
     pos_weight_cap: float = 10.0
     augment: bool = True
     remix_prob: float = 0.0  # share of crops replaced by on-the-fly stem remixes
+    sample_prob: float = 0.0  # share of crops replaced by on-the-fly note-sampler songs
     init_from: str = ""  # a run or checkpoint whose weights start this run (fine-tuning)
+    teacher: str = ""  # a run whose probabilities are soft targets (distillation)
+    distill_weight: float = 0.0  # share of the loss given to the teacher's targets
     seed: int = 0
+
+    def __post_init__(self):
+        checks = {
+            "epochs": self.epochs >= 1, "patience": self.patience >= 1,
+            "steps_per_epoch": self.steps_per_epoch >= 1, "batch_size": self.batch_size >= 1,
+            "crop_frames": self.crop_frames >= 8, "lr": 0 < self.lr < 10,
+            "weight_decay": self.weight_decay >= 0, "seed": self.seed >= 0,
+            "remix_prob": 0 <= self.remix_prob <= 1, "sample_prob": 0 <= self.sample_prob <= 1,
+            "distill_weight": 0 <= self.distill_weight <= 1,
+            "train_size": self.train_size is None or self.train_size >= 1,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise InstdetError(f"training setting out of range: {bad[0]}="
+                               f"{getattr(self, bad[0])!r}")
+        if self.distill_weight > 0 and not self.teacher:
+            raise InstdetError("distill_weight > 0 needs a teacher run")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d["data"] = list(self.data)
-        d["test_ids"], d["val_ids"] = list(self.test_ids), list(self.val_ids)
+        for k in ("data", "test_ids", "val_ids"):
+            d[k] = list(getattr(self, k))
         return d
 
     @classmethod
@@ -71,7 +87,11 @@ class TrainConfig:
         d = dict(d)
         for k in ("data", "test_ids", "val_ids"):
             d[k] = tuple(d.get(k) or ())
-        return cls(**{k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}})
+        known = {f.name for f in dataclasses.fields(cls)}
+        try:
+            return cls(**{k: v for k, v in d.items() if k in known})
+        except TypeError as exc:
+            raise InstdetError(f"training settings do not fit: {exc}") from None
 
 
 def masked_bce(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
@@ -86,48 +106,26 @@ def masked_bce(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
     return loss.sum() / mask.sum().clamp(min=1.0)
 
 
-def _seed_all(seed: int) -> None:
-    torch.manual_seed(seed)
-    np.random.seed(seed % (2**32))
-
-
-def evaluate_arrays(model, arrays: list[TrackArrays], *, device, pos_weight=None) -> dict:
-    """Validation metrics over whole tracks: loss, F1 micro / macro, score, probabilities."""
+def validate(model, arrays: list[TrackArrays], *, device, pos_weight=None) -> dict:
+    """Validation over whole tracks: loss, F1 micro / macro at 0.5, score, probabilities."""
     model.eval()
-    probs, labels, losses = [], [], []
+    probs, losses = [], []
     for a in arrays:
         logits = predict_logits(model, a.features, device=device)
-        probs.append(sigmoid(logits))
-        labels.append(a.labels)
+        probs.append(expit(logits))
         if pos_weight is not None:
             t = torch.from_numpy(logits)
             losses.append(masked_bce(t[None], torch.from_numpy(a.labels[None]).float(),
                                      torch.ones(1, t.shape[0]), pos_weight.cpu()).item())
-    p, y = np.concatenate(probs), np.concatenate(labels)
-    m = frame_metrics(y, p >= 0.5)
+    labels = [a.labels for a in arrays]
+    micro, macro = frame_f1(labels, [p >= 0.5 for p in probs])
     return {"val_loss": float(np.mean(losses)) if losses else float("nan"),
-            "f1_micro": m["f1_micro"], "f1_macro": m["f1_macro"],
-            "score": score_of(m),
-            "probs": p, "labels": y}
+            "f1_micro": micro, "f1_macro": macro, "score": 0.5 * (micro + macro),
+            "probs": probs, "labels": labels}
 
 
-def train(
-    config: TrainConfig,
-    run_dir: str | Path,
-    *,
-    features: FeatureConfig = FeatureConfig(),
-    cache_dir=None,
-    resume: bool = False,
-    device: str | None = None,
-    progress: Callable[[dict], None] | None = None,
-    log: Callable[[str], None] = print,
-) -> dict:
-    """Train one model; returns the summary written to ``config.json``."""
-    run_dir = Path(run_dir)
-    model_config(config.model, config.model_settings)  # fail early on a bad name or setting
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if not config.data:
-        raise InstdetError("give at least one --data folder")
+def _gather(config: TrainConfig, run: RunDir, *, features: FeatureConfig, cache_dir, resume: bool,
+            log) -> tuple[dict, dict[str, TrackArrays], dict]:
     folders = [d for d in config.data if not str(d).endswith(".npz")]
     packed: dict[str, TrackArrays] = {}
     for pack in (d for d in config.data if str(d).endswith(".npz")):
@@ -139,62 +137,104 @@ def train(
     both = sorted(set(tracks) & set(packed))
     if both:
         raise InstdetError(f"track {both[0]} is both in a folder and in a pack")
-    split_file = run_dir / "split.json"
-    if resume and split_file.exists():
-        split = json.loads(split_file.read_text())
+    if resume and run.split_path.exists():
+        split = run.split()
     else:
-        split = split_tracks([*tracks, *packed], n_train=config.tracks, seed=config.seed,
+        split = split_tracks([*tracks, *packed], train_size=config.train_size, seed=config.seed,
                              test_ids=list(config.test_ids), val_ids=list(config.val_ids))
     used = {t: tracks[t] for part in ("train", "val") for t in split[part] if t in tracks}
     log(f"{len(split['train'])} train, {len(split['val'])} val, {len(split['test'])} test tracks")
     arrays = load_arrays(used, config=features, label_source=config.label_source,
                          cache_dir=cache_dir)
     arrays.update(packed)
+    return split, arrays, tracks
+
+
+def train(
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    features: FeatureConfig = FeatureConfig(),
+    cache_dir=None,
+    resume: bool = False,
+    overwrite: bool = False,
+    device: str | None = None,
+    progress: Callable[[dict], None] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train one model; returns the summary written to ``config.json``.
+
+    A finished run is never replaced unless ``overwrite``; then the old folder is kept as
+    ``.RUN.backup`` until the new run has finished (and put back if it fails).
+    """
+    run = RunDir(run_dir)
+    check_name(run.run_id)
+    model_config(config.model, config.model_settings)  # fail early on a bad name or setting
+    if not config.data:
+        raise InstdetError("give at least one --data folder")
+    backup = None
+    if not resume and run.path.exists() and any(run.path.iterdir()):
+        if not overwrite:
+            raise InstdetError(f"{run.path} exists ({run.status()}); choose another --name, "
+                               "--resume it, or pass --overwrite")
+        backup = run.path.parent / f".{run.run_id}.backup"
+        shutil.rmtree(backup, ignore_errors=True)
+        run.path.rename(backup)
+    try:
+        run.path.mkdir(parents=True, exist_ok=True)
+        with run.lock():
+            summary = _train(config, run, features=features, cache_dir=cache_dir, resume=resume,
+                             device=device, progress=progress, log=log)
+    except BaseException:
+        if backup is not None and backup.exists():
+            shutil.rmtree(run.path, ignore_errors=True)
+            backup.rename(run.path)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+    return summary
+
+
+def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress, log) -> dict:
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    split, arrays, tracks = _gather(config, run, features=features, cache_dir=cache_dir,
+                                    resume=resume, log=log)
     train_arr = [arrays[t] for t in split["train"]]
     val_arr = [arrays[t] for t in split["val"]]
-
-    _seed_all(config.seed)
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed % (2**32))
     model = build_model(config.model, n_mels=features.n_mels, n_classes=len(INSTRUMENTS),
                         settings=config.model_settings).to(device)
+    settings = dataclasses.asdict(model_config(config.model, config.model_settings))
     if config.init_from and not resume:
-        init = Path(config.init_from)
-        start = load_checkpoint(init / "model.pt" if init.is_dir() else init)
-        if start["model_name"] != config.model or dict(start["model_config"]) != dataclasses.asdict(
-                model_config(config.model, config.model_settings)):
-            raise InstdetError(f"{init}: a {start['model_name']} of other settings cannot start "
-                               f"this {config.model} run")
-        model.load_state_dict(start["state_dict"])
-        log(f"starting from the weights of {init} (epoch {start['epoch']})")
+        _init_weights(model, config, settings, log)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     pos_weight = torch.from_numpy(class_pos_weight(train_arr, cap=config.pos_weight_cap)).to(device)
     weights = track_weights(train_arr, rare_threshold=config.rare_threshold,
                             factor=config.rare_factor)
-    remixer = None
-    if config.remix_prob > 0:
-        from instdet.data.remix import OnTheFlyRemixer
-
-        remixer = OnTheFlyRemixer({t: tracks[t] for t in split["train"] if t in tracks},
-                                  features=features, crop=config.crop_frames)
+    extra = _on_the_fly(config, {t: tracks[t] for t in split["train"] if t in tracks}, features)
+    teacher = _teacher(config, train_arr)
     start_epoch, best, bad, history = 1, -1.0, 0, []
-    last_path = run_dir / "last.pt"
     if resume:
-        if not last_path.exists():
-            raise InstdetError(f"{run_dir}: nothing to resume (no last.pt; the run has finished "
+        if not run.last.exists():
+            raise InstdetError(f"{run.path}: nothing to resume (no last.pt; the run has finished "
                                "or never started)")
-        state = torch.load(last_path, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        start_epoch, best, bad = state["epoch"] + 1, state["best"], state["bad_epochs"]
-        hist_file = run_dir / "history.csv"
-        history = pd.read_csv(hist_file).to_dict("records") if hist_file.exists() else []
+        state = _load_state(run.last, device)
+        try:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            start_epoch, best, bad = state["epoch"] + 1, state["best"], state["bad_epochs"]
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise InstdetError(f"{run.last}: not this run's training state ({str(exc)[:80]})") from None
+        hist = run.history()
+        history = hist.to_dict("records") if hist is not None else []
         log(f"resuming at epoch {start_epoch} (best score so far {best:.4f})")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(split_file, split)
-    summary = {"run_id": run_dir.name, "train": config.to_dict(), "features": features.to_dict(),
-               "status": "training", "device": device,
-               "n_train": len(split["train"]), "n_val": len(split["val"]),
+    run.write_split(split)
+    summary = {"run_id": run.run_id, "train": config.to_dict(), "features": features.to_dict(),
+               "status": "training", "device": device, "data_kind": data_kind(split["train"]),
+               "train_size": len(split["train"]), "n_val": len(split["val"]),
                "n_test": len(split["test"])}
-    write_json(run_dir / "config.json", summary)
+    run.write_config(summary)
 
     for epoch in range(start_epoch, config.epochs + 1):
         t0 = time.time()
@@ -203,54 +243,127 @@ def train(
         rng = np.random.default_rng([config.seed, epoch])
         torch.manual_seed(config.seed * 100_003 + epoch)
         losses = []
-        for _ in range(config.steps_per_epoch):
-            x, y, mask = sample_batch(train_arr, weights, batch_size=config.batch_size,
-                                      crop=config.crop_frames, rng=rng, pad_db=-features.top_db)
-            if remixer is not None:
-                for b in np.flatnonzero(rng.random(len(x)) < config.remix_prob):
-                    x[b], y[b] = remixer(rng)
-                    mask[b] = 1.0
-            if config.augment:
-                x = augment_batch(x, rng, floor_db=-features.top_db)
-            x = torch.from_numpy(scale(x)).to(device)
-            loss = masked_bce(model(x), torch.from_numpy(y).to(device),
+        for step in range(config.steps_per_epoch):
+            x, y, mask, soft = _batch(config, train_arr, weights, rng, features, extra, teacher)
+            logits = model(torch.from_numpy(scale(x)).to(device))
+            loss = masked_bce(logits, torch.from_numpy(y).to(device),
                               torch.from_numpy(mask).to(device), pos_weight)
+            if soft is not None:
+                loss = (1 - config.distill_weight) * loss + config.distill_weight * masked_bce(
+                    logits, torch.from_numpy(soft).to(device), torch.from_numpy(mask).to(device),
+                    torch.ones_like(pos_weight))
+            if not torch.isfinite(loss):
+                _fail(run, summary, f"the loss became {loss.item()} at epoch {epoch}, step "
+                      f"{step + 1}: training diverged; lower --lr (now {config.lr:g})")
             opt.zero_grad()
             loss.backward()
             opt.step()
             losses.append(loss.item())
-        ev = evaluate_arrays(model, val_arr, device=device, pos_weight=pos_weight)
+        if not all(torch.isfinite(p).all() for p in model.parameters()):
+            _fail(run, summary, f"weights became NaN or infinite at epoch {epoch}; lower --lr")
+        ev = validate(model, val_arr, device=device, pos_weight=pos_weight)
+        seconds = time.time() - t0
         row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_loss": ev["val_loss"],
                "val_f1_micro": ev["f1_micro"], "val_f1_macro": ev["f1_macro"],
-               "val_score": ev["score"], "seconds": time.time() - t0,
+               "val_score": ev["score"], "seconds": seconds,
                "frames_per_s": config.steps_per_epoch * config.batch_size * config.crop_frames
-               / max(time.time() - t0, 1e-9)}
+               / max(seconds, 1e-9)}
         history.append(row)
-        improved = ev["score"] > best
-        if improved:
+        if ev["score"] > best:
             best, bad = ev["score"], 0
-            post, before, after = tune(ev["probs"], ev["labels"], score=selection_score)
-            save_checkpoint(run_dir / "model.pt", {
-                "format": FORMAT_VERSION, "model_name": config.model,
-                "model_config": dataclasses.asdict(model_config(config.model, config.model_settings)),
+            post, _, after = tune(ev["probs"], ev["labels"])
+            save_checkpoint(run.checkpoint, {
+                "format": FORMAT_VERSION, "model_name": config.model, "model_config": settings,
                 "feature_config": features.to_dict(), "instruments": list(INSTRUMENTS),
-                "epoch": epoch, "best_score": best, "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-                "postprocess": post.to_dict(),
-                "val_score_postprocessed": after, "seed": config.seed, "run_id": run_dir.name,
+                "epoch": epoch, "best_score": best,
+                "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                "postprocess": post.to_dict(), "val_score_postprocessed": after,
+                "seed": config.seed, "run_id": run.run_id,
             })
         else:
             bad += 1
-        write_csv(run_dir / "history.csv", pd.DataFrame(history))
-        save_checkpoint(last_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                    "epoch": epoch, "best": best, "bad_epochs": bad})
+        run.write_history(history)
+        save_checkpoint(run.last, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                   "epoch": epoch, "best": best, "bad_epochs": bad})
         if progress:
             progress(row)
         if bad >= config.patience:
             log(f"early stop at epoch {epoch}: no better validation score in {bad} epochs")
             break
-    last_path.unlink(missing_ok=True)
-    best_ckpt = load_checkpoint(run_dir / "model.pt")
-    summary.update(status="done", best_epoch=best_ckpt["epoch"], best_score=best_ckpt["best_score"],
-                   epochs_run=len(history))
-    write_json(run_dir / "config.json", summary)
+    run.last.unlink(missing_ok=True)
+    best_ckpt = load_checkpoint(run.checkpoint)
+    summary.update(status="done", best_epoch=int(best_ckpt["epoch"]),
+                   best_score=float(best_ckpt["best_score"]), epochs_run=len(history))
+    run.write_config(summary)
     return summary
+
+
+def _fail(run: RunDir, summary: dict, why: str):
+    run.last.unlink(missing_ok=True)
+    run.write_config({**summary, "status": "failed", "error": why})
+    raise InstdetError(f"{run.run_id}: {why}")
+
+
+def _load_state(path: Path, device) -> dict:
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # truncated, foreign or code-carrying: never run, never traceback
+        raise InstdetError(f"{path}: unreadable training state ({str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__})") from None
+    if not isinstance(state, dict):
+        raise InstdetError(f"{path}: not an instdet training state")
+    return state
+
+
+def _init_weights(model, config: TrainConfig, settings: dict, log) -> None:
+    init = Path(config.init_from)
+    start = load_checkpoint(init / "model.pt" if init.is_dir() else init)
+    if start["model_name"] != config.model or dict(start["model_config"]) != settings:
+        raise InstdetError(f"{init}: a {start['model_name']} of other settings cannot start "
+                           f"this {config.model} run")
+    model.load_state_dict(start["state_dict"])
+    log(f"starting from the weights of {init} (epoch {start['epoch']})")
+
+
+def _on_the_fly(config: TrainConfig, train_tracks: dict, features: FeatureConfig) -> list:
+    """Generators of fresh crops, each with its share of the batch: [(prob, make(rng))]."""
+    out = []
+    if config.remix_prob > 0:
+        from instdet.data.remix import OnTheFlyRemixer
+
+        out.append((config.remix_prob, OnTheFlyRemixer(train_tracks, features=features,
+                                                       crop=config.crop_frames)))
+    if config.sample_prob > 0:
+        from instdet.data.sampler import OnTheFlySampler
+
+        out.append((config.sample_prob, OnTheFlySampler(train_tracks, features=features,
+                                                        crop=config.crop_frames)))
+    return out
+
+
+def _teacher(config: TrainConfig, train_arr: list[TrackArrays]):
+    """The teacher's probabilities of every training track, and the teacher for fresh crops."""
+    if not config.teacher:
+        return None
+    from instdet.inference import Predictor
+
+    t = Predictor.from_run(config.teacher, device="cpu")
+    for a in train_arr:
+        a.soft = t.probabilities(a.features)
+    return t
+
+
+def _batch(config, train_arr, weights, rng, features, extra, teacher):
+    x, y, mask, soft = sample_batch(train_arr, weights, batch_size=config.batch_size,
+                                    crop=config.crop_frames, rng=rng, pad_db=-features.top_db,
+                                    soft=teacher is not None)
+    fresh = []
+    for prob, make in extra:
+        for b in np.flatnonzero(rng.random(len(x)) < prob):
+            x[b], y[b] = make(rng)
+            mask[b] = 1.0
+            fresh.append(b)
+    if teacher is not None and fresh:
+        soft[fresh] = np.stack([teacher.probabilities(x[b]) for b in fresh])
+    if config.augment:
+        x = augment_batch(x, rng, floor_db=-features.top_db)
+    return x, y, mask, soft

@@ -33,12 +33,12 @@ for stage in $STAGES; do
       mkdir -p "$WORK/realtrain/$(basename "$(dirname "$f")")"
       ln -sf "$(realpath "$f")" "$WORK/realtrain/$(basename "$(dirname "$f")")/"
     done
-    run instdet data remix --source "$AAM" --dest "$WORK/remix" --tracks 400 --seed 1 \
+    run instdet data remix --source "$AAM" --dest "$WORK/remix" --n-tracks 400 --seed 1 \
       --exclude "$TEST_REAL,$VAL"
     run instdet data validate "$WORK/remix" | tail -1
     # One file of features and labels: lets the sweep run on a machine without the audio.
     run instdet features "$WORK/realtrain" "$WORK/remix" --pack "$WORK/gpu/train_pack.npz"
-    run instdet data synth --dest "$WORK/synth" --tracks 240 --seed 11 --min-seconds 30 --max-seconds 60
+    run instdet data synth --dest "$WORK/synth" --n-tracks 240 --seed 11 --min-seconds 30 --max-seconds 60
     run instdet features "$WORK/realtrain" "$WORK/remix" "$WORK/synth" \
       --ids 1-3000,10001-10100,30001-30240 --pack "$WORK/gpu/all_pack.npz"
     ;;
@@ -68,9 +68,9 @@ for stage in $STAGES; do
     ;;
   evaluate)
     for run_dir in saved_models/*/; do
-      run instdet evaluate "$run_dir" --data "$AAM" --tracks "$TEST_REAL" --name real-test
-      run instdet evaluate "$run_dir" --data "$WORK/remix" --tracks "$TEST_REMIX" --name remix-test
-      run instdet evaluate "$run_dir" --data "$WORK/synth" --tracks "$TEST_SYNTH" --name synth-test
+      run instdet evaluate "$run_dir" --data "$AAM" --ids "$TEST_REAL" --name real-test
+      run instdet evaluate "$run_dir" --data "$WORK/remix" --ids "$TEST_REMIX" --name remix-test
+      run instdet evaluate "$run_dir" --data "$WORK/synth" --ids "$TEST_SYNTH" --name synth-test
     done
     ;;
   stats)

@@ -29,7 +29,7 @@ def test_validate_real(aam_tiny):
     "args, message",
     [
         (["data", "validate", "/nonexistent"], "no such dataset folder"),
-        (["data", "download", "--dest", "{tmp}", "--tracks", "0-9"], "track ids must lie"),
+        (["data", "download", "--dest", "{tmp}", "--ids", "0-9"], "track ids must lie"),
         (["data", "download", "--dest", "{tmp}", "--parts", "videos"], "unknown part"),
         (["train", "--model", "mlp"], "give --data"),
         (["train", "--resume", "{tmp}"], "not a run folder"),
@@ -85,7 +85,7 @@ def test_pipeline_train_evaluate_predict(tiny, tmp_path, capsys):
 
 
 def test_remix_command_output_validates(aam_tiny, tmp_path):
-    r = run_cli("data", "remix", "--source", aam_tiny, "--dest", tmp_path / "rx", "--tracks", "3",
+    r = run_cli("data", "remix", "--source", aam_tiny, "--dest", tmp_path / "rx", "--n-tracks", "3",
                 "--seed", "4", "--duration", "8", "--exclude", "2462,2841,3000")
     assert r.returncode == 0, r.stderr
     assert run_cli("data", "validate", tmp_path / "rx").returncode == 0

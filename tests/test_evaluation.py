@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from instdet.data.aam import load_tracks
-from instdet.evaluation import collect_results, decode_probs, encode_probs, evaluate_run, load_frames
+from instdet.evaluation import evaluate_run, rescore
+from instdet.postprocess import PostProcess
+from instdet.runs import EvalDir
 from instdet.training import TrainConfig, train
 
 
@@ -25,7 +27,7 @@ def test_evaluate_writes_results(tiny_run, tiny, tmp_path):
                                             "confusion_pairs.csv", "confusion_matrix.csv", "frames"}
     assert set(m["postprocessed"]) >= {"f1_micro", "f1_macro", "f1_weighted", "hamming",
                                         "jaccard_samples", "segment_f1_1s", "mAP"}
-    frames = load_frames(d / "frames" / "0003.npz")
+    frames = EvalDir(tmp_path, "mlp-tiny", "test").frames("0003")
     assert frames["probs"].shape == frames["labels"].shape and frames["probs"].shape[1] == 31
     assert Path(frames["audio_path"]) == (tiny / "audio-mixes" / "0003_mix.flac").resolve()
     import numpy as np_
@@ -37,13 +39,11 @@ def test_evaluate_writes_results(tiny_run, tiny, tmp_path):
     assert set(runs["stage"]) == {"raw", "postprocessed"} and set(runs["eval"]) == {"test"}
 
 
-def test_collect_skips_half_written(tmp_path):
-    bad = tmp_path / "runs" / "x" / "test"
-    bad.mkdir(parents=True)
-    (bad / "metrics.json").write_text('{"run_id": ')
-    assert collect_results(tmp_path).empty
-
-
-def test_uint8_probabilities():
-    p = np.linspace(0, 1, 1001, dtype=np.float32)
-    assert np.abs(decode_probs(encode_probs(p)) - p).max() <= 1 / 510 + 1e-7
+def test_rescoring_stored_frames_reproduces_the_stored_row(tiny_run, tiny, tmp_path):
+    tracks = load_tracks(tiny)
+    m = evaluate_run(tiny_run, dict(tracks), out_dir=tmp_path, eval_name="all")
+    ev = EvalDir(tmp_path, "mlp-tiny", "all")
+    frames = [ev.frames(t) for t in m["tracks"]]
+    stored = PostProcess.from_dict(m["postprocess"])
+    assert rescore(frames, postprocess=stored).summary == ev.metrics()["postprocessed"]
+    assert rescore(frames, postprocess=PostProcess()).summary == ev.metrics()["raw"]

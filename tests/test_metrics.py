@@ -2,9 +2,8 @@ import numpy as np
 import pytest
 
 from instdet.confusion import confusion_matrix, normalise, pairs_table
-from instdet.metrics import frame_metrics, mean_average_precision, segment_metrics
+from instdet.metrics import Counts, average_precision, frame_metrics, score, selection_score
 from instdet.postprocess import PostProcess, binarize, tune
-from instdet.metrics import selection_score
 
 T = np.array([[1, 0, 1], [1, 1, 0], [0, 0, 0], [0, 1, 1]])
 P = np.array([[1, 1, 0], [1, 0, 0], [0, 0, 0], [0, 1, 1]])
@@ -35,7 +34,7 @@ def test_segment_metrics_match_sed_eval():
     rate = 10.0
     t = (rng.random((95, 3)) > 0.7).astype(int)
     p = (rng.random((95, 3)) > 0.6).astype(int)
-    ours = segment_metrics(t, p, frame_rate=rate)
+    ours = Counts.of(t, p, frame_rate=rate).summary()
 
     def events(y):
         out = []
@@ -55,8 +54,54 @@ def test_segment_metrics_match_sed_eval():
 def test_map():
     y = np.array([[1, 0], [0, 0], [1, 0]])
     p = np.array([[0.9, 0.2], [0.1, 0.3], [0.8, 0.1]])
-    m, ap = mean_average_precision(y, p)
-    assert m == 1.0 and np.isnan(ap[1])
+    ap = average_precision(y, p)
+    assert ap[0] == 1.0 and np.isnan(ap[1])
+    assert score([(y, p)], frame_rate=10.0).summary["mAP"] == 1.0
+
+
+def test_counts_match_scikit_learn_on_random_tracks():
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(3)
+    tracks = [((rng.random((n, 5)) > 0.6).astype(np.uint8), rng.random((n, 5)).astype(np.float32))
+              for n in (40, 77, 13)]
+    s = score(tracks, frame_rate=10.0)
+    y = np.concatenate([t for t, _ in tracks]).astype(bool)
+    p = np.concatenate([q for _, q in tracks]) >= 0.5
+    assert s.summary["f1_micro"] == pytest.approx(skm.f1_score(y, p, average="micro"))
+    assert s.summary["f1_weighted"] == pytest.approx(skm.f1_score(y, p, average="weighted"))
+    assert s.summary["hamming"] == pytest.approx(skm.hamming_loss(y, p))
+    assert s.summary["jaccard_samples"] == pytest.approx(
+        skm.jaccard_score(y, p, average="samples", zero_division=1.0))
+    np.testing.assert_array_equal(s.counts.confusion, confusion_matrix(y, p))
+
+
+def test_median_filter_stops_at_track_boundaries():
+    rng = np.random.default_rng(0)
+    tracks = [((rng.random((n, 4)) > 0.5).astype(np.uint8), rng.random((n, 4)).astype(np.float32))
+              for n in (30, 25, 41)]
+    post = PostProcess(median=9)
+    s = score(tracks, frame_rate=10.0, postprocess=post)
+    for k, (y, p) in enumerate(tracks):  # each track scored alone gives the same counts
+        alone = score([(y, p)], frame_rate=10.0, postprocess=post).counts
+        np.testing.assert_array_equal(alone.tp, s.per_track[k].tp)
+        np.testing.assert_array_equal(s.active[k], post.apply(p))
+    joined = post.apply(np.concatenate([p for _, p in tracks]))
+    assert (joined != np.concatenate(s.active)).any()  # what filtering joined tracks got wrong
+
+
+def test_segments_stop_at_track_boundaries():
+    # 15 frames at 10 fps = 1.5 s: segments [0, 1) and [1, 1.5) per track. Joined, the second
+    # track's first frames would share a segment with the first track's last ones.
+    y1 = np.zeros((15, 1), np.uint8)
+    y1[-1] = 1
+    y2 = np.zeros((15, 1), np.uint8)
+    p1 = np.zeros((15, 1), np.float32)
+    p2 = np.zeros((15, 1), np.float32)
+    p2[0] = 1.0
+    s = score([(y1, p1), (y2, p2)], frame_rate=10.0)
+    assert (s.counts.seg_tp.sum(), s.counts.seg_fn.sum(), s.counts.seg_fp.sum()) == (0, 1, 1)
+    assert s.per_track[0].n_frames == 15 and len(s.per_track) == 2
 
 
 def test_confusion_pairs_three_frames():
@@ -80,9 +125,11 @@ def test_postprocess_never_lowers_its_validation_score(seed):
     rng = np.random.default_rng(seed)
     y = (rng.random((400, 6)) > 0.7).astype(np.uint8)
     probs = np.clip(y * 0.4 + rng.random((400, 6)) * 0.6, 0, 1).astype(np.float32)
-    post, before, after = tune(probs, y, score=selection_score)
+    tracks = [slice(0, 150), slice(150, 400)]
+    post, before, after = tune([probs[t] for t in tracks], [y[t] for t in tracks])
     assert after >= before
-    assert selection_score(y, post.apply(probs)) == pytest.approx(after)
+    assert selection_score([y[t] for t in tracks], [post.apply(probs[t]) for t in tracks]) \
+        == pytest.approx(after)
 
 
 def test_median_filter_removes_blips():

@@ -19,7 +19,7 @@ FAST = dict(epochs=1, steps_per_epoch=3, batch_size=4, crop_frames=64)
 def real_run(aam_tiny, tmp_path_factory):
     run = tmp_path_factory.mktemp("runs") / "crnn-test"
     cfg = TrainConfig(model="crnn", data=(str(aam_tiny),), test_ids=("2462",),
-                      val_ids=("0080",), tracks=3, seed=0, **FAST)
+                      val_ids=("0080",), train_size=3, seed=0, **FAST)
     summary = train(cfg, run, log=lambda s: None)
     return run, summary
 
@@ -27,7 +27,7 @@ def real_run(aam_tiny, tmp_path_factory):
 def test_run_folder(real_run):
     run, summary = real_run
     assert {p.name for p in run.iterdir()} == {"model.pt", "config.json", "history.csv", "split.json"}
-    assert summary["status"] == "done" and summary["n_train"] == 3
+    assert summary["status"] == "done" and summary["train_size"] == 3
     split = json.loads((run / "split.json").read_text())
     assert split["test"] == ["2462"] and split["val"] == ["0080"]
     assert not set(split["train"]) & {"2462", "0080"}
@@ -106,22 +106,23 @@ def test_mask_excludes_padding():
 
 def test_sample_batch_pads_short_tracks():
     a = TrackArrays("1", np.zeros((10, 8), np.float32), np.ones((10, 31), np.uint8), "midi")
-    x, y, mask = sample_batch([a], np.array([1.0]), batch_size=2, crop=16,
-                              rng=np.random.default_rng(0))
+    x, y, mask, soft = sample_batch([a], np.array([1.0]), batch_size=2, crop=16,
+                                    rng=np.random.default_rng(0))
+    assert soft is None
     assert x.shape == (2, 16, 8) and mask[:, :10].all() and not mask[:, 10:].any()
     assert (x[:, 10:] == -80).all() and not y[:, 10:].any()
 
 
-@pytest.mark.parametrize("n_train, ok", [(2, True), (50, False)])
-def test_split(n_train, ok):
+@pytest.mark.parametrize("train_size, ok", [(2, True), (50, False)])
+def test_split(train_size, ok):
     ids = [f"{i:04d}" for i in range(10)]
     if not ok:
         with pytest.raises(InstdetError, match="training tracks"):
-            split_tracks(ids, n_train=n_train, seed=0)
+            split_tracks(ids, train_size=train_size, seed=0)
         return
-    s = split_tracks(ids, n_train=n_train, seed=0)
-    assert len(s["train"]) == n_train and not set(s["train"]) & (set(s["val"]) | set(s["test"]))
-    assert s == split_tracks(ids, n_train=n_train, seed=0)
+    s = split_tracks(ids, train_size=train_size, seed=0)
+    assert len(s["train"]) == train_size and not set(s["train"]) & (set(s["val"]) | set(s["test"]))
+    assert s == split_tracks(ids, train_size=train_size, seed=0)
 
 
 def test_pack_roundtrip(tmp_path):
@@ -158,3 +159,52 @@ def test_fine_tune_from_a_run(tiny, tmp_path):
     with pytest.raises(InstdetError, match="cannot start"):
         train(TrainConfig(model="crnn", init_from=str(tmp_path / "pre"), **base), tmp_path / "x",
               log=lambda s: None)
+
+
+def test_nan_loss_is_caught(tiny, tmp_path, monkeypatch):
+    from instdet import training
+    from instdet.runs import RunDir
+
+    monkeypatch.setattr(training, "masked_bce", lambda *a, **k: torch.tensor(float("nan"),
+                                                                                requires_grad=True))
+    cfg = TrainConfig(model="mlp", data=(str(tiny),), val_ids=("0001",), test_ids=("0002",), **FAST)
+    with pytest.raises(InstdetError, match="the loss became nan at epoch 1, step 1"):
+        train(cfg, tmp_path / "nan", log=lambda s: None)
+    assert RunDir(tmp_path / "nan").status() == "failed"
+    assert not (tmp_path / "nan" / "model.pt").exists()
+
+
+def test_finished_run_is_not_replaced_without_overwrite(tiny, tmp_path):
+    cfg = TrainConfig(model="mlp", data=(str(tiny),), val_ids=("0001",), test_ids=("0002",), **FAST)
+    train(cfg, tmp_path / "r", log=lambda s: None)
+    before = (tmp_path / "r" / "model.pt").read_bytes()
+    with pytest.raises(InstdetError, match="--overwrite"):
+        train(cfg, tmp_path / "r", log=lambda s: None)
+    assert (tmp_path / "r" / "model.pt").read_bytes() == before
+    bad = TrainConfig(model="mlp", data=(str(tmp_path / "missing"),), val_ids=("0001",), **FAST)
+    with pytest.raises(InstdetError):
+        train(bad, tmp_path / "r", overwrite=True, log=lambda s: None)
+    assert (tmp_path / "r" / "model.pt").read_bytes() == before  # the backup came back
+    assert not (tmp_path / ".r.backup").exists()
+    train(cfg, tmp_path / "r", overwrite=True, log=lambda s: None)
+    assert not (tmp_path / ".r.backup").exists()
+
+
+def test_a_locked_run_is_refused(tiny, tmp_path):
+    from instdet.runs import RunDir
+
+    run = RunDir(tmp_path / "busy")
+    cfg = TrainConfig(model="mlp", data=(str(tiny),), val_ids=("0001",), test_ids=("0002",), **FAST)
+    with run.lock():
+        with pytest.raises(InstdetError, match="in use by process"):
+            train(cfg, run.path, resume=True, log=lambda s: None)
+    (run.path / ".lock").write_text("999999999")  # a dead process's lock is taken over
+    train(cfg, tmp_path / "busy2", log=lambda s: None)
+
+
+@pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", 0), ("crop_frames", 0),
+                                          ("lr", -1.0), ("seed", -1), ("train_size", 0),
+                                          ("remix_prob", 1.5)])
+def test_out_of_range_settings(field, value):
+    with pytest.raises(InstdetError, match=field):
+        TrainConfig(**{field: value})

@@ -1,13 +1,8 @@
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import streamlit as st  # noqa: E402
-
-import figures  # noqa: E402
-import loaders  # noqa: E402
-from instdet.confusion import normalise  # noqa: E402
+from dashboard import figures
+from dashboard import loaders
+from instdet.confusion import normalise
 
 st.title("Confusion pairs")
 st.markdown(
@@ -24,10 +19,9 @@ if not sets:
 
 
 def show(run: str, eval_name: str, key: str, instrument: str, normalised: bool) -> None:
-    base = results / "runs" / run / eval_name
-    pairs = loaders.table(str(base / "confusion_pairs.csv"))
-    matrix = loaders.table(str(base / "confusion_matrix.csv"))
-    per = loaders.table(str(base / "per_instrument.csv"))
+    pairs = loaders.eval_table(str(results), run, eval_name, "pairs")
+    matrix = loaders.eval_table(str(results), run, eval_name, "matrix")
+    per = loaders.eval_table(str(results), run, eval_name, "per_instrument")
     if pairs is None or matrix is None or per is None:
         st.error(f"{run} / {eval_name}: confusion files missing or unreadable; evaluate the run again.")
         return
@@ -59,7 +53,7 @@ eval_name = c1.selectbox("Evaluation set", all_names,
                          index=all_names.index("real-test") if "real-test" in all_names else 0,
                          key="conf_eval")
 runs = sorted(r for r, e in sets.items() if eval_name in e)
-from instdet.data.aam import INSTRUMENTS  # noqa: E402
+from instdet.data.aam import INSTRUMENTS
 
 instrument = c2.selectbox("Instrument", ["all", *INSTRUMENTS], key="conf_inst")
 normalised = c3.toggle("Normalise", value=False, key="conf_norm")

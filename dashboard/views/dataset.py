@@ -1,12 +1,7 @@
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import streamlit as st  # noqa: E402
-
-import figures  # noqa: E402
-import loaders  # noqa: E402
+from dashboard import figures
+from dashboard import loaders
 
 st.title("Dataset")
 results = loaders.results_dir()

@@ -1,12 +1,7 @@
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # dashboard/ for `loaders`
-
-import streamlit as st  # noqa: E402
-
-import loaders  # noqa: E402
-from instdet.report import METRIC_LABELS, best_run  # noqa: E402
+from dashboard import loaders
+from instdet.report import METRIC_LABELS, best_run
 
 st.title("instdet: which instruments play, frame by frame")
 st.markdown(

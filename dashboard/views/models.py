@@ -1,13 +1,8 @@
-import sys
-from pathlib import Path
+import plotly.express as px
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import plotly.express as px  # noqa: E402
-import streamlit as st  # noqa: E402
-
-import loaders  # noqa: E402
-from instdet.report import METRIC_LABELS, per_instrument_runs, sweep_table  # noqa: E402
+from dashboard import loaders
+from instdet.report import METRIC_LABELS, per_instrument_runs, sweep_table
 
 st.title("Models by training size")
 results, models = loaders.results_dir(), loaders.models_dir()
@@ -45,7 +40,7 @@ st.download_button("Download all metrics (CSV)", sel.to_csv(index=False).encode(
 st.subheader("Per-instrument F1 across runs")
 per = {}
 for run in sel["run_id"]:
-    df = loaders.table(str(results / "runs" / run / eval_name / "per_instrument.csv"))
+    df = loaders.eval_table(str(results), run, eval_name, "per_instrument")
     if df is not None:
         per[run] = df
 if per:

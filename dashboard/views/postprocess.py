@@ -1,15 +1,11 @@
-import sys
-from pathlib import Path
+import pandas as pd
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-import loaders  # noqa: E402
-import pickers  # noqa: E402
-from instdet.postprocess import MEDIAN_SIZES, PostProcess  # noqa: E402
-from instdet.report import METRIC_LABELS, live_metrics  # noqa: E402
+from dashboard import loaders
+from dashboard import pickers
+from instdet.postprocess import MEDIAN_SIZES, PostProcess
+from instdet.evaluation import rescore
+from instdet.report import METRIC_LABELS
 
 st.title("Post-processing, live")
 st.markdown("Move the threshold and the median filter: the metrics are recomputed from the "
@@ -30,7 +26,7 @@ c1, c2 = st.columns(2)
 threshold = c1.slider("Threshold (all instruments)", 0.05, 0.95, 0.5, 0.05, key="pp_threshold")
 median = c2.select_slider("Median filter (frames)", options=list(MEDIAN_SIZES), value=1,
                           key="pp_median")
-live = live_metrics(tracks, threshold=threshold, median=median)
+live = rescore(tracks, postprocess=PostProcess((threshold,) * 31, median)).summary
 stored = PostProcess.from_dict(m.get("postprocess"))
 rows = {
     "raw (0.5, no filter)": m["raw"],

@@ -1,16 +1,13 @@
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-import figures  # noqa: E402
-import loaders  # noqa: E402
-from instdet.audio import decode_upload  # noqa: E402
-from instdet.errors import InstdetError  # noqa: E402
-from instdet.inference import predict_many  # noqa: E402
-from instdet.report import (activity_share, best_per_model, downsample_codes,  # noqa: E402
+from dashboard import figures
+from dashboard import loaders
+from instdet.audio import decode_upload
+from instdet.errors import InstdetError
+from instdet.inference import predict_many
+from instdet.report import (activity_share, best_per_model, downsample_codes,
                             instruments_present, model_agreement, realcase_csv)
 
 MAX_MB = 50

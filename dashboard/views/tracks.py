@@ -1,17 +1,13 @@
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import streamlit as st
 
-import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
-
-import figures  # noqa: E402
-import loaders  # noqa: E402
-import pickers  # noqa: E402
-from instdet.postprocess import PostProcess  # noqa: E402
-from instdet.report import (downsample_codes, instruments_present,  # noqa: E402
-                            outcome_codes, track_table)
+from dashboard import figures
+from dashboard import loaders
+from dashboard import pickers
+from instdet.postprocess import PostProcess
+from instdet.report import downsample_codes, instruments_present, outcome_codes
 
 st.title("Tracks: where each model is right and wrong")
 results = loaders.results_dir()
@@ -23,7 +19,8 @@ if not sets:
 run, eval_name = pickers.run_and_eval(sets, key="tracks")
 m = loaders.metrics(str(results), run, eval_name)
 frames = loaders.all_frames(str(results), run, eval_name)
-if m is None or not frames:
+tt = loaders.eval_table(str(results), run, eval_name, "per_track")
+if m is None or not frames or tt is None:
     st.error(f"{run} / {eval_name}: results are incomplete (no metrics.json or frame files). "
              f"Evaluate the run again with `instdet evaluate saved_models/{run} ...`.")
     st.stop()
@@ -31,7 +28,7 @@ post = PostProcess.from_dict(m.get("postprocess"))
 active = {tid: post.apply(f["probs"]) for tid, f in frames.items()}
 
 st.subheader("Tracks, worst first")
-tt = track_table(frames, active)
+tt = tt.sort_values("f1_micro", ignore_index=True)
 st.dataframe(tt, hide_index=True, width="stretch")
 track = st.selectbox("Track", list(tt["track_id"]), key="tracks_track")
 f = frames[track]
@@ -42,8 +39,8 @@ row = tt.set_index("track_id").loc[track]
 c = st.columns(4)
 c[0].metric("F1 micro", f"{row['f1_micro']:.3f}")
 c[1].metric("F1 macro", f"{row['f1_macro']:.3f}")
-c[2].metric("False-alarm frames", int(row["false_alarm_frames"]))
-c[3].metric("Missed frames", int(row["missed_frames"]))
+c[2].metric("False alarms", int(row["false_alarms"]))
+c[3].metric("Misses", int(row["missed"]))
 
 pooled, step = downsample_codes(codes)
 st.plotly_chart(figures.outcome_timeline(pooled, rows, seconds_per_bin=step / f["frame_rate"],

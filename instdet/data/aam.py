@@ -167,7 +167,7 @@ class Track:
         return load_onsets(self._need("onsets", self.onsets_path))
 
     @cached_property
-    def beats(self) -> list[tuple[float, int, int, str]]:
+    def beatinfo(self) -> list[tuple[float, int, int, str]]:
         return load_beatinfo(self._need("beatinfo", self.beatinfo_path))
 
     @cached_property
@@ -368,7 +368,7 @@ def _check_track(track: Track) -> list[str]:
         if getattr(track, f"{kind}_path") is None:
             msgs.append(f"missing: {kind}.arff")
         else:
-            attempt(lambda k=kind: getattr(track, {"beatinfo": "beats"}.get(k, k)))
+            attempt(lambda k=kind: getattr(track, k))
     listed = set(attempt(lambda: track.instruments) or ()) if track.segments_path else set()
     for name in sorted(listed - set(track.midi_paths)):
         msgs.append(f"missing: MIDI file of {name}")

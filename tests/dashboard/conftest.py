@@ -10,7 +10,7 @@ def results_fixture(tiny, tmp_path_factory):
     base = tmp_path_factory.mktemp("dash")
     runs, results = base / "saved_models", base / "results"
     for model, n in (("mlp", 1), ("crnn", 1)):
-        assert main(["train", "--model", model, "--data", str(tiny), "--tracks", str(n),
+        assert main(["train", "--model", model, "--data", str(tiny), "--train-size", str(n),
                      "--epochs", "1", "--steps", "2", "--batch-size", "2", "--crop", "64",
                      "--val-ids", "0001", "--test-ids", "0003", "--runs", str(runs),
                      "--name", f"{model}-n{n}-s0"]) == 0

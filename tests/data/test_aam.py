@@ -30,7 +30,7 @@ def test_every_real_file_loads(aam_tiny, tid):
     assert track.segments and track.segments[-1].end > 100
     times, sounding = track.onsets
     assert times.ndim == 1 and sounding.shape == (len(times), 31)
-    assert len(track.beats) > 50  # beatinfo has no @DATA line
+    assert len(track.beatinfo) > 50  # beatinfo has no @DATA line
     notes = track.midi_notes  # some carry key signatures that mido rejects
     assert set(notes) == set(track.instruments) == set(track.stem_paths)
     assert all(n.shape[1] == 4 and len(n) > 0 for n in notes.values())
