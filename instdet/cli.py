@@ -193,6 +193,31 @@ def cmd_synth(args) -> int:
     return 0
 
 
+def seconds_range(text: str) -> tuple[float, float]:
+    """An argparse type: ``A-B`` seconds with 1 <= A <= B <= 900 (or one number)."""
+    lo, _, hi = text.partition("-")
+    try:
+        a, b = float(lo), float(hi or lo)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A-B seconds, e.g. 30-60; got {text!r}") from None
+    if not 1 <= a <= b <= 900:
+        raise argparse.ArgumentTypeError(f"need 1 <= A <= B <= 900 seconds, got {text!r}")
+    return a, b
+
+
+def cmd_sample(args) -> int:
+    from instdet.data.sampler import sample_corpus
+
+    exclude = {x.strip() for x in (args.exclude or "").split(",") if x.strip()}
+    with _bar(args.n_tracks, "sample", unit="song") as bar:
+        ids = sample_corpus(args.source, args.dest, n_tracks=args.n_tracks, seed=args.seed,
+                            seconds=args.seconds, exclude=exclude, timbre=args.timbre,
+                            cache_dir=args.cache, progress=bar.update,
+                            log=lambda t: bar.write(t, file=sys.stderr))
+    print(f"wrote {len(ids)} sampled songs ({ids[0]}-{ids[-1]}) to {args.dest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="instdet", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,6 +263,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timbre", action="store_true",
                    help="randomise each stem's timbre: detune, EQ and reverb")
     p.set_defaults(func=cmd_synth)
+
+    p = data.add_parser("sample", help="new songs played with real AAM notes cut from stems")
+    p.add_argument("--source", type=Path, action="append", required=True,
+                   help="AAM-layout folder with stems and MIDI (repeat for several)")
+    p.add_argument("--dest", type=Path, required=True)
+    p.add_argument("--n-tracks", type=int_at_least(1), default=100, help="songs to write")
+    p.add_argument("--seed", type=int_at_least(0), default=0)
+    p.add_argument("--seconds", type=seconds_range, default=(30.0, 60.0),
+                   help="song length range A-B in seconds (default 30-60)")
+    p.add_argument("--exclude", help="comma list of source track ids that give no note "
+                                     "(test songs)")
+    p.add_argument("--timbre", action="store_true",
+                   help="randomise each stem's EQ and room")
+    p.add_argument("--cache", type=Path, default=None, help="note bank cache folder "
+                                                            "(default ~/.cache/instdet)")
+    p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("features", help="compute and cache log-mel features of every track")
     p.add_argument("dir", type=Path, nargs="+")

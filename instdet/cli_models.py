@@ -84,22 +84,6 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _sweep_job(job) -> str:
-    """One run of a parallel sweep, in its own process with its own share of the cores."""
-    config, run_dir, cache, threads, queue = job
-    import torch
-
-    from instdet.runs import RunDir
-    from instdet.training import train
-
-    torch.set_num_threads(threads)
-    resume = RunDir(run_dir).last.exists()
-    train(config, run_dir, cache_dir=cache, resume=resume,
-          progress=lambda row: queue.put((run_dir.name, row["epoch"], row["val_score"])),
-          log=lambda text: None)
-    return run_dir.name
-
-
 def cmd_sweep(args) -> int:
     from instdet.runs import ResultsDir, RunDir
 
@@ -135,36 +119,21 @@ def cmd_sweep(args) -> int:
 
 def _parallel(todo, *, jobs: int, cache) -> None:
     """Runs in ``jobs`` processes, one bar for all their epochs."""
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
     from tqdm import tqdm
 
+    from instdet.training import train_parallel
+
     jobs = min(jobs, len(todo))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-        queue = manager.Queue()
-        futures = {pool.submit(_sweep_job, (c, d, cache, threads, queue)): d.name for c, d in todo}
-        total = sum(c.epochs for c, _ in todo)
-        errors = []
-        with tqdm(total=total, desc=f"sweep ({jobs} processes)", unit="epoch", file=sys.stderr,
-                  dynamic_ncols=True) as bar:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                while not queue.empty():
-                    name, epoch, score = queue.get()
-                    bar.update(1)
-                    bar.set_postfix_str(f"{name} epoch {epoch} val {score:.3f}")
-                for f in done:
-                    try:
-                        f.result()
-                        bar.write(f"{futures[f]}: done", file=sys.stderr)
-                    except InstdetError as exc:
-                        errors.append(f"{futures[f]}: {exc}")
-    if errors:
-        raise InstdetError("; ".join(errors))
+    with tqdm(total=sum(c.epochs for c, _ in todo), desc=f"train ({jobs} processes)",
+              unit="epoch", file=sys.stderr, dynamic_ncols=True) as bar:
+        def on_event(name, epoch, score):
+            if epoch is None:
+                bar.write(f"{name}: done", file=sys.stderr)
+            else:
+                bar.update(1)
+                bar.set_postfix_str(f"{name} epoch {epoch} val {score:.3f}")
+
+        train_parallel(todo, jobs=jobs, cache_dir=cache, on_event=on_event)
 
 
 def _evaluate(run_dir: Path, args, *, data) -> dict:
@@ -269,8 +238,18 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_import_seed(args) -> int:
+    from instdet.seed import import_seed
+
+    run = import_seed(args.file, train_size=args.train_size, epochs=args.epochs,
+                      runs_dir=args.runs, instruments=args.instruments, name=args.name,
+                      overwrite=args.overwrite)
+    print(f"imported {args.file} as {run.path}")
+    return 0
+
+
 def add_commands(sub) -> None:
-    from instdet.models import MODELS
+    from instdet.models import TRAINABLE
 
     def common(p):
         p.add_argument("--data", action="append", type=Path, default=[],
@@ -305,7 +284,7 @@ def add_commands(sub) -> None:
         p.add_argument("--cache", type=Path, default=None)
 
     p = sub.add_parser("train", help="train one model")
-    p.add_argument("--model", default="crnn", choices=list(MODELS))
+    p.add_argument("--model", default="crnn", choices=list(TRAINABLE))
     p.add_argument("--train-size", type=int_at_least(1), default=None,
                    help="number of training tracks (default: all left after val and test)")
     p.add_argument("--name", help="run id (default MODEL-nSIZE-sSEED)")
@@ -344,6 +323,18 @@ def add_commands(sub) -> None:
     p.add_argument("--eval", action="append", help="evaluation set (default: all)")
     p.add_argument("--stage", default="postprocessed", choices=["postprocessed", "raw"])
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("import-seed", help="the original project's MLP checkpoint as a run")
+    p.add_argument("file", type=Path, help="a seed mlp_best_*.pth state_dict")
+    p.add_argument("--train-size", type=int_at_least(1), required=True,
+                   help="real AAM songs it was trained on (75, 150, 300)")
+    p.add_argument("--epochs", type=int_at_least(1), required=True)
+    p.add_argument("--instruments", type=Path,
+                   help="its output names (default: global_instruments.json beside it)")
+    p.add_argument("--name", help="run id (default seed-mlp-SIZE, -eEPOCHS unless 50)")
+    p.add_argument("--runs", type=Path, default=DEFAULT_RUNS)
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_import_seed)
 
     p = sub.add_parser("predict", help="which instruments play when, in an audio file")
     p.add_argument("run", type=Path)

@@ -206,13 +206,26 @@ def read_table(path: str | os.PathLike, *, required: tuple[str, ...] = (),
     return df
 
 
+#: Stored probabilities are int8 logits in steps of 1/8 over [-16, 15.9]: a quarter of
+#: float32's size, and unlike uint8 probabilities (steps of 1/255) they keep the ranking of
+#: the many frames near 0 and 1 that average precision depends on (convtf on the real test
+#: songs: mAP 0.507 from float32, 0.505 from these, 0.473 from uint8).
+LOGIT_STEPS = 8.0
+
+
 def encode_probs(p: np.ndarray) -> np.ndarray:
-    """Probabilities as uint8 (0..255): 1/510 precision, a quarter of float32's size."""
-    return np.clip(np.rint(np.asarray(p) * 255.0), 0, 255).astype(np.uint8)
+    """Probabilities in [0, 1] -> int8 logits (``LOGIT_STEPS`` per unit)."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1 - 1e-12)
+    return np.clip(np.rint(np.log(p / (1 - p)) * LOGIT_STEPS), -128, 127).astype(np.int8)
 
 
 def decode_probs(q: np.ndarray) -> np.ndarray:
-    return q.astype(np.float32) / np.float32(255.0)
+    """Stored probabilities back to float32 (uint8 files of older results: q / 255)."""
+    if q.dtype == np.uint8:
+        return q.astype(np.float32) / np.float32(255.0)
+    from scipy.special import expit
+
+    return expit(q.astype(np.float32) / np.float32(LOGIT_STEPS)).astype(np.float32)
 
 
 def quantize_probs(p: np.ndarray) -> np.ndarray:

@@ -1,97 +1,83 @@
-"""Which training data helps on real songs? Issue 3's experiment, reproducible:
+"""Which generated songs help on real songs? Stem remixes against note-sampler songs.
 
-    python scripts/data_experiment.py [AAM_DIR]        (25-40 min on 2 CPU cores)
+    python scripts/data_experiment.py [AAM_DIR]      (about 35 min on 2 CPU cores)
 
-The same model (the seed's MLP with +-4 frames of context, 15 epochs of 50 batches, seed 0)
-is trained on four kinds of data and scored on real AAM tracks it never saw, in 4-fold
-cross-validation over the 12 real tracks (3 test tracks a fold, 2 validation tracks, the
-other 7 for training):
+4-fold cross-validation over the 12 real songs (3 test songs a fold, 2 validation songs for
+early stopping, the other 7 for training). Every fold's test and validation songs are kept
+out of its remixes and its note bank. The same model (the CNN-Transformer, default
+settings) trains with the same budget (at most 10 epochs of 100 batches of 16 x 256 frames,
+early stop after 4 epochs without a better validation score, seed 0) on the 7 real songs
+plus 200 generated 20-s songs of one kind, or 100 of each:
 
-    real          the 7 real training tracks
-    real+remix    plus 100 20-s remixes of those 7 tracks' stems (`instdet data remix`)
-    real+synth    plus 20 SoundFont songs of 90-110 s (`instdet data synth`, TimGM6mb)
-    all           all three
-    real+synth-fluidr3         as real+synth with Debian's FluidR3_GM.sf2 (when installed)
-    real+synth-fluidr3-timbre  the same with `--timbre` (detune, EQ, reverb per stem)
-    synth->real+remix          pre-trained on the 20 TimGM6mb songs alone, then fine-tuned
-                               on real+remix (`instdet train --init RUN`)
+    real+remix     200 stem remixes (`instdet data remix`)
+    real+sampled   200 note-sampler songs (`instdet data sample`)
+    real+both      100 remixes + 100 sampled songs
 
-Writes results/data_experiment.csv (one row per fold and condition) and prints the means.
+Scores pool every real song's out-of-fold prediction; the per-fold range shows the spread.
+Post-processing is tuned on the other folds' out-of-fold predictions (nested).
+Writes results/data_experiment.csv (one row per condition, stage and fold, plus pooled)
+and prints the table of the README.
 """
 
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 
+from instdet.atomic import write_csv
+from instdet.crossval import (generate, load_oof, make_folds, predict_tracks, save_oof, spread,
+                              summary_rows)
+from instdet.data.aam import load_tracks
+from instdet.runs import RunDir
+from instdet.training import TrainConfig, train_parallel
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from instdet.atomic import write_csv  # noqa: E402
-from instdet.data.aam import find_tracks  # noqa: E402
-from instdet.data.remix import remix_corpus  # noqa: E402
-from instdet.data.synth import synth_corpus  # noqa: E402
-from instdet.evaluation import evaluate_run  # noqa: E402
-from instdet.training import TrainConfig, train  # noqa: E402
-
 AAM = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "aam-tiny"
 WORK = ROOT / "work" / "data_experiment"
-IDS = ["0080", "1014", "1545", "1941", "2269", "2395", "2462", "2602", "2720", "2841", "2990", "3000"]
-FLUID = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
-FOLDS = [IDS[i::4] for i in range(4)]  # 3 test tracks each, spread over the id range
+CONDITIONS = {"real+remix": (200, 0), "real+sampled": (0, 200), "real+both": (100, 100)}
+BUDGET = dict(epochs=10, patience=4, steps_per_epoch=100, batch_size=16, crop_frames=256,
+              seed=0)
 
 
 def main():
-    synth_dir = WORK / "synth"
-    if len(list(synth_dir.glob("audio-mixes/*_mix.flac"))) < 20:
-        synth_corpus(synth_dir, n_tracks=20, seed=7, min_s=90, max_s=110)
-    extra = {}
-    if FLUID.is_file():
-        for name, timbre in (("real+synth-fluidr3", False), ("real+synth-fluidr3-timbre", True)):
-            d = WORK / name.replace("real+", "")
-            if len(list(d.glob("audio-mixes/*_mix.flac"))) < 20:
-                synth_corpus(d, n_tracks=20, seed=7, min_s=90, max_s=110, soundfont=FLUID,
-                             timbre=timbre)
-            extra[name] = d
-    pre = WORK / "runs" / "pretrain-synth"
-    if not (pre / "model.pt").exists() or "done" not in (pre / "config.json").read_text():
-        train(TrainConfig(model="mlp", data=(str(synth_dir),), test_ids=("30018",),
-                          val_ids=("30019", "30020"), epochs=15, patience=15,
-                          steps_per_epoch=50, seed=0), pre, log=lambda s: None)
-    rows = []
-    for k, test in enumerate(FOLDS):
-        rest = [i for i in IDS if i not in test]
-        val = rest[k % len(rest) :: 5][:2]
-        remix_dir = WORK / f"remix_fold{k}"
-        if len(list(remix_dir.glob("audio-mixes/*_mix.flac"))) < 100:
-            remix_corpus([AAM], remix_dir, n_tracks=100, seed=100 + k, exclude=set(test) | set(val))
-        conditions = {
-            "real": [AAM],
-            "real+remix": [AAM, remix_dir],
-            "real+synth": [AAM, synth_dir],
-            "all": [AAM, remix_dir, synth_dir],
-            **{name: [AAM, d] for name, d in extra.items()},
-            "synth->real+remix": [AAM, remix_dir],
-        }
-        for name, data in conditions.items():
-            run = WORK / "runs" / f"fold{k}-{name}"
-            if not (run / "model.pt").exists() or "done" not in (run / "config.json").read_text():
-                cfg = TrainConfig(model="mlp", data=tuple(map(str, data)), test_ids=tuple(test),
-                                  val_ids=tuple(val), epochs=15, patience=15, steps_per_epoch=50,
-                                  seed=0, init_from=str(pre) if name.startswith("synth->") else "")
-                train(cfg, run, log=lambda s: None)
-            tracks = find_tracks(AAM)
-            m = evaluate_run(run, {t: tracks[t] for t in test}, out_dir=WORK / "results",
-                             eval_name="test")
-            rows.append({"fold": k, "test_tracks": " ".join(test), "condition": name,
-                         "train_tracks": m["train_size"],
-                         **{f"{s}_{k2}": m[s][k2] for s in ("raw", "postprocessed")
-                            for k2 in ("f1_micro", "f1_macro")}})
-            print(rows[-1], flush=True)
-    df = pd.DataFrame(rows)
-    write_csv(ROOT / "results" / "data_experiment.csv", df)
-    print(df.groupby("condition", sort=False)[[c for c in df.columns if c.startswith(("raw", "post"))]]
-          .mean().round(3).to_string())
+    t0 = time.time()
+    tracks = load_tracks(AAM)
+    folds = make_folds(tracks, k=4, n_val=2)
+    todo, plan = [], []
+    for fold in folds:
+        for name, (n_remix, n_sample) in CONDITIONS.items():
+            data = [str(AAM)] + generate(fold, AAM, WORK / "data", remix=n_remix,
+                                         sample=n_sample, seconds=20.0, seed=0)
+            run = WORK / "runs" / f"fold{fold.index}-{name}"
+            cfg = TrainConfig(model="convtf", data=tuple(data), test_ids=fold.test,
+                              val_ids=fold.val, **BUDGET)
+            plan.append((fold, name, run))
+            if not RunDir(run).is_done():
+                todo.append((cfg, run))
+    print(f"data ready in {time.time() - t0:.0f} s; training {len(todo)} runs", flush=True)
+    train_parallel(todo, jobs=2, on_event=lambda r, e, s: print(
+        f"  {r}: {'done' if e is None else f'epoch {e} val {s:.3f}'}", flush=True))
+    print(f"trained in {time.time() - t0:.0f} s", flush=True)
+    tables = []
+    for name in CONDITIONS:
+        path = WORK / "oof" / f"{name}.npz"
+        oof = {}
+        for fold, cond, run in plan:
+            if cond == name:
+                oof.update(predict_tracks(run, {t: tracks[t] for t in fold.test}))
+        save_oof(path, oof, frame_rate=22050 / 512)
+        oof, rate = load_oof(path)
+        tables.append(summary_rows(name, oof, folds, frame_rate=rate))
+    table = pd.concat(tables, ignore_index=True)
+    write_csv(ROOT / "results" / "data_experiment.csv", table)
+    micro, macro = spread(table, "f1_micro"), spread(table, "f1_macro")
+    print("\n| condition | stage | F1 micro (pooled) | folds | F1 macro (pooled) | folds |")
+    print("|---|---|---|---|---|---|")
+    for (_, a), (_, b) in zip(micro.iterrows(), macro.iterrows()):
+        print(f"| {a.condition} | {a.stage} | {a.pooled:.3f} | {a.fold_min:.3f}-{a.fold_max:.3f} "
+              f"| {b.pooled:.3f} | {b.fold_min:.3f}-{b.fold_max:.3f} |")
+    print(f"\ntotal {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

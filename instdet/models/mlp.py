@@ -14,6 +14,12 @@ class MLPConfig:
     context: int = 4  # frames on each side; 0 = one frame, as the seed
     dropout: float = 0.2
 
+    def __post_init__(self):
+        from instdet.errors import InstdetError
+
+        if self.hidden < 1 or not 0 <= self.dropout < 1:
+            raise InstdetError("mlp: hidden >= 1 and 0 <= dropout < 1")
+
 
 class MLP(nn.Module):
     """Linear -> BatchNorm -> ReLU, twice, then a linear output per frame."""
