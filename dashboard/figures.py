@@ -1,105 +1,158 @@
-"""Plotly figures shared by the pages (drawing only; the numbers come from instdet)."""
+"""Altair figures shared by the pages (drawing only; the numbers come from instdet), and
+their export: every figure has SVG and PNG buttons, rendered on click by vl-convert
+(offline, no browser needed)."""
 
 from __future__ import annotations
 
-import numpy as np
-import plotly.graph_objects as go
+import altair as alt
+import pandas as pd
+import streamlit as st
 
-from instdet.data.aam import INSTRUMENTS
-from instdet.report import INSTRUMENT_COLORS, OUTCOME_COLORS, OUTCOMES
-
-FONT = dict(size=16)  # readable on a projector
-
-
-def _layout(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=40),
-                      font=FONT, title=title, plot_bgcolor="white")
-    return fig
+FONT = 14
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+             "#000000"]
+TABLEAU = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b",
+           "#9d755d"]
 
 
-def outcome_timeline(codes: np.ndarray, rows: list[int], *, seconds_per_bin: float,
-                     title: str | None = None) -> go.Figure:
-    """Frames x instruments coloured by outcome (green correct, orange false alarm, red miss)."""
-    z = codes[:, rows].T.astype(float)
-    scale = []
-    for k in range(4):
-        scale += [[k / 4, OUTCOME_COLORS[k]], [(k + 1) / 4, OUTCOME_COLORS[k]]]
-    labels = np.vectorize(OUTCOMES.get)(codes[:, rows].T)
-    x = np.arange(z.shape[1]) * seconds_per_bin
-    fig = go.Figure(go.Heatmap(
-        z=z, x=x, y=[INSTRUMENTS[r] for r in rows], zmin=-0.5, zmax=3.5, colorscale=scale,
-        customdata=labels, hovertemplate="%{y} at %{x:.1f} s: %{customdata}<extra></extra>",
-        colorbar=dict(tickvals=[0, 1, 2, 3], ticktext=list(OUTCOMES.values())), xgap=0, ygap=2,
-    ))  # fmt: skip
-    fig.update_xaxes(title="time (s)")
-    return _layout(fig, height=120 + 32 * len(rows), title=title)
+def palette(cb: bool) -> list[str]:
+    return OKABE_ITO if cb else TABLEAU
 
 
-def probability_map(probs: np.ndarray, labels: np.ndarray, rows: list[int], *, frame_rate: float,
-                    step: int = 1, title: str | None = None) -> go.Figure:
-    z = probs[::step, rows].T
-    x = np.arange(z.shape[1]) * step / frame_rate
-    fig = go.Figure(go.Heatmap(z=z, x=x, y=[INSTRUMENTS[r] for r in rows], zmin=0, zmax=1,
-                               colorscale="Viridis", colorbar=dict(title="p"),
-                               hovertemplate="%{y} at %{x:.1f} s: p=%{z:.2f}<extra></extra>"))
-    # The true activity as outlines: a dot where the instrument really plays.
-    t = labels[::step, rows].T
-    yy, xx = np.nonzero(t)
-    every = max(1, len(xx) // 4000)
-    fig.add_trace(go.Scattergl(x=x[xx[::every]], y=[INSTRUMENTS[rows[i]] for i in yy[::every]],
-                               mode="markers", marker=dict(size=2, color="white"),
-                               name="truly active", hoverinfo="skip"))
-    fig.update_xaxes(title="time (s)")
-    fig.update_layout(showlegend=False)
-    return _layout(fig, height=120 + 32 * len(rows), title=title)
+def _style(chart: alt.Chart, *, title: str | None = None) -> alt.Chart:
+    if title:
+        chart = chart.properties(title=title)
+    return chart.configure_axis(labelFontSize=FONT - 1, titleFontSize=FONT, labelLimit=260) \
+        .configure_legend(labelFontSize=FONT - 1, titleFontSize=FONT, labelLimit=400) \
+        .configure_title(fontSize=FONT + 2, anchor="start")
 
 
-def activity_timeline(active: np.ndarray, rows: list[int], *, seconds_per_bin: float,
-                      title: str | None = None) -> go.Figure:
-    """Active instruments over time, each in its own colour."""
-    fig = go.Figure()
-    x = np.arange(active.shape[0]) * seconds_per_bin
-    for r in rows:
-        on = active[:, r].astype(bool)
-        if not on.any():
-            continue
-        fig.add_trace(go.Scattergl(
-            x=x[on], y=[INSTRUMENTS[r]] * int(on.sum()), mode="markers", name=INSTRUMENTS[r],
-            marker=dict(symbol="line-ns-open", size=14, color=INSTRUMENT_COLORS[INSTRUMENTS[r]],
-                        line=dict(width=3, color=INSTRUMENT_COLORS[INSTRUMENTS[r]])),
-            hovertemplate="%{y} at %{x:.1f} s<extra></extra>"))
-    fig.update_yaxes(categoryorder="array", categoryarray=[INSTRUMENTS[r] for r in rows][::-1])
-    fig.update_xaxes(title="time (s)", range=[0, x[-1] if len(x) else 1])
-    fig.update_layout(showlegend=False)
-    return _layout(fig, height=120 + 30 * max(1, len(rows)), title=title)
+def show(chart: alt.Chart, *, key: str, name: str, on_select=None, height: int | None = None):
+    """Draw a chart with SVG and PNG download buttons under it; returns the selection state
+    when ``on_select`` is given."""
+    kw = {"on_select": on_select} if on_select else {}
+    with alt.data_transformers.disable_max_rows():  # our largest figure has ~7,000 cells
+        state = st.altair_chart(chart, width="stretch", key=key, **kw)
+        spec = chart.to_dict()
+    c1, c2, _ = st.columns([1, 1, 6])
+    c1.download_button("SVG", lambda: _convert(spec, "svg"), file_name=f"{name}.svg",
+                       mime="image/svg+xml", key=f"{key}_svg", icon=":material/image:",
+                       help="Save this figure as SVG (vector, for slides)")
+    c2.download_button("PNG", lambda: _convert(spec, "png"), file_name=f"{name}.png",
+                       mime="image/png", key=f"{key}_png", icon=":material/image:",
+                       help="Save this figure as PNG")
+    return state
 
 
-def matrix_heatmap(matrix: np.ndarray, names: list[str], *, title: str, colorbar: str,
-                   fmt: str = ".0f", x_title: str = "", y_title: str = "",
-                   hover: str = "%{y} & %{x}") -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=matrix, x=names, y=names, colorscale="Reds",
-                               colorbar=dict(title=colorbar),
-                               hovertemplate=hover + ": %{z:" + fmt + "}<extra></extra>"))
-    fig.update_xaxes(title=x_title, tickangle=-45, dtick=1)
-    fig.update_yaxes(title=y_title, autorange="reversed")
-    return _layout(fig, height=260 + 22 * len(names), title=title)
+def _convert(spec: dict, fmt: str) -> bytes:
+    import vl_convert as vlc
+
+    if fmt == "svg":
+        return vlc.vegalite_to_svg(spec).encode()
+    return vlc.vegalite_to_png(spec, scale=2)
 
 
-def bars_by_instrument(values: dict[str, float], *, title: str, axis: str) -> go.Figure:
-    names = list(values)
-    fig = go.Figure(go.Bar(x=names, y=[values[n] for n in names],
-                           marker_color=[INSTRUMENT_COLORS.get(n, "#888") for n in names]))
-    fig.update_xaxes(tickangle=-45)
-    fig.update_yaxes(title=axis)
-    return _layout(fig, height=460, title=title)
+def lines_by_size(df: pd.DataFrame, *, y: str, y_title: str, cb: bool, title: str,
+                  lower_better: bool = False) -> alt.Chart:
+    """Metric against training songs: colour = model, dash = kind of training data; error
+    bars where several seeds give a spread (columns mean, std)."""
+    base = alt.Chart(df).encode(
+        x=alt.X("train_size:Q", title="training songs", scale=alt.Scale(type="log", nice=False),
+                axis=alt.Axis(values=sorted(df["train_size"].dropna().unique().tolist()))),
+        y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=[0, 1] if not lower_better else None)),
+        color=alt.Color("model:N", title="model", scale=alt.Scale(range=palette(cb))),
+        strokeDash=alt.StrokeDash("kind:N", title="training data"),
+        shape=alt.Shape("kind:N", title="training data"),
+        tooltip=["label:N", alt.Tooltip(f"{y}:Q", format=".3f"), "train_size:Q"],
+    )
+    chart = base.mark_line(point=alt.OverlayMarkDef(size=70, filled=True)) + \
+        base.mark_text(dy=-11, fontSize=12).encode(text=alt.Text(f"{y}:Q", format=".3f"))
+    if "std" in df and (df["std"].fillna(0) > 0).any():
+        chart += alt.Chart(df).mark_errorbar().encode(
+            x="train_size:Q", y=alt.Y("lo:Q"), y2="hi:Q", color="model:N")
+    return _style(chart.properties(height=380), title=title)
 
 
-def agreement_map(share: np.ndarray, rows: list[int], *, seconds_per_bin: float) -> go.Figure:
-    """Share of models hearing each instrument over time (dark: all agree it plays)."""
-    x = np.arange(share.shape[0]) * seconds_per_bin
-    fig = go.Figure(go.Heatmap(z=share[:, rows].T, x=x, y=[INSTRUMENTS[r] for r in rows],
-                               zmin=0, zmax=1, colorscale="Blues",
-                               colorbar=dict(title="share of models"),
-                               hovertemplate="%{y} at %{x:.1f} s: %{z:.0%} of models<extra></extra>"))
-    fig.update_xaxes(title="time (s)")
-    return _layout(fig, height=120 + 30 * len(rows))
+def heatmap(df: pd.DataFrame, *, x: str, y: str, value: str, title: str, fmt: str = ".2f",
+            scheme: str = "viridis", domain: tuple[float, float] | None = None,
+            x_order: list | None = None, y_order: list | None = None, legend: str = "",
+            selectable: bool = False, cell: int = 26) -> alt.Chart:
+    """Cells with their value written in them; optional click selection of a cell."""
+    n_x = len(x_order or df[x].unique())
+    n_y = len(y_order or df[y].unique())
+    scale = alt.Scale(scheme=scheme, domain=list(domain) if domain else alt.Undefined)
+    sel = alt.selection_point(fields=[x, y], name="cell") if selectable else None
+    base = alt.Chart(df).encode(
+        x=alt.X(f"{x}:N", sort=x_order, title=x.replace("_", " "),
+                axis=alt.Axis(labelAngle=-45, orient="top")),
+        y=alt.Y(f"{y}:N", sort=y_order, title=y.replace("_", " ")),
+    )
+    rect = base.mark_rect(stroke="white").encode(
+        color=alt.Color(f"{value}:Q", scale=scale, title=legend or value),
+        tooltip=[f"{y}:N", f"{x}:N", alt.Tooltip(f"{value}:Q", format=fmt)])
+    if sel is not None:
+        rect = rect.add_params(sel).encode(opacity=alt.condition(sel, alt.value(1.0), alt.value(0.55)))
+    text = base.mark_text(fontSize=10).encode(
+        text=alt.Text(f"{value}:Q", format=fmt),
+        color=alt.condition(f"datum['{value}'] > {_mid(df[value], domain)}", alt.value("black"),
+                            alt.value("white")) if scheme in ("viridis", "cividis", "inferno")
+        else alt.value("black"))
+    chart = (rect + text).properties(width=max(240, cell * n_x), height=max(160, cell * n_y))
+    return _style(chart, title=title)
+
+
+def _mid(values: pd.Series, domain) -> float:
+    lo, hi = domain if domain else (float(values.min()), float(values.max()))
+    return lo + 0.55 * (hi - lo)
+
+
+def bars(df: pd.DataFrame, *, name: str, value: str, title: str, x_title: str, fmt: str = ",",
+         colour: str = "#4c78a8") -> alt.Chart:
+    """Horizontal bars, largest on top, value at the end of each bar."""
+    order = df.sort_values(value, ascending=False)[name].tolist()
+    base = alt.Chart(df).encode(y=alt.Y(f"{name}:N", sort=order, title=None),
+                                x=alt.X(f"{value}:Q", title=x_title))
+    chart = base.mark_bar(color=colour) + base.mark_text(align="left", dx=3, fontSize=11).encode(
+        text=alt.Text(f"{value}:Q", format=fmt))
+    return _style(chart.properties(height=22 * len(df) + 20), title=title)
+
+
+def curves(df: pd.DataFrame, *, x: str, series: str, title: str, x_title: str, y_title: str,
+           rules: pd.DataFrame | None = None, cb: bool = False) -> alt.Chart:
+    """Lines of ``value`` against ``x`` per ``series``; vertical rules mark chosen values
+    (columns x, what)."""
+    chart = alt.Chart(df).mark_line().encode(
+        x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color(f"{series}:N", title=None, scale=alt.Scale(range=palette(cb))),
+        tooltip=[f"{series}:N", alt.Tooltip(f"{x}:Q", format=".2f"),
+                 alt.Tooltip("value:Q", format=".3f")])
+    if rules is not None and not rules.empty:
+        chart += alt.Chart(rules).mark_rule(strokeDash=[4, 3], color="black").encode(
+            x="x:Q", tooltip=["what:N", alt.Tooltip("x:Q", format=".2f")])
+        chart += alt.Chart(rules).mark_text(align="left", dx=4, dy=-6, fontSize=11).encode(
+            x="x:Q", y=alt.value(12), text="what:N")
+    return _style(chart.properties(height=300), title=title)
+
+
+def history(df: pd.DataFrame, *, y: str, cb: bool) -> alt.Chart:
+    chart = alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", title="epoch"), y=alt.Y(f"{y}:Q", title=y),
+        color=alt.Color("run:N", title=None, scale=alt.Scale(range=palette(cb))),
+        tooltip=["run:N", "epoch:Q", alt.Tooltip(f"{y}:Q", format=".3f")])
+    return _style(chart.properties(height=320))
+
+
+def prob_map(df: pd.DataFrame, *, order: list[str], step_s: float, title: str) -> alt.Chart:
+    """Probabilities over time (columns time_s, instrument, p, plays) as a heatmap, with a dot
+    where the instrument really plays."""
+    base = alt.Chart(df).encode(y=alt.Y("instrument:N", sort=order, title=None))
+    rect = base.mark_rect().encode(
+        x=alt.X("time_s:Q", title="time (s)"), x2=alt.X2("t_end:Q"),
+        color=alt.Color("p:Q", scale=alt.Scale(scheme="viridis", domain=[0, 1]), title="p"),
+        tooltip=["instrument:N", alt.Tooltip("time_s:Q", format=".1f"),
+                 alt.Tooltip("p:Q", format=".2f")])
+    dots = base.transform_filter("datum.plays > 0").mark_point(
+        size=6, filled=True, color="white", opacity=0.8).encode(x="time_s:Q")
+    chart = (rect + dots).properties(height=24 * len(order) + 30)
+    return _style(chart, title=title)

@@ -124,3 +124,69 @@ def default_index(results: str, options: list[str], *, eval_name: str = "real-te
     runs = runs_table(results)
     best = best_run(runs, eval_name=eval_name) if not runs.empty else None
     return options.index(best["run_id"]) if best is not None and best["run_id"] in options else 0
+
+
+@st.cache_data(show_spinner=False)
+def corpora(results: str) -> list[str]:
+    return ResultsDir(results).corpora()
+
+
+@st.cache_data(show_spinner=False)
+def dataset_tables(results: str, corpus: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """(per-instrument statistics, co-occurrence counts) of a corpus; None when unreadable."""
+    r = ResultsDir(results)
+    stats = read_table(r.stats_path(corpus), required=("instrument", "tracks", "frames_total"))
+    co = read_table(r.cooccurrence_path(corpus), required=("instrument",))
+    return stats, co
+
+
+@st.cache_data(show_spinner=False)
+def cv_table(results: str, name: str) -> pd.DataFrame | None:
+    """A cross-validation table (``results/NAME.csv``: condition, stage, fold, metrics)."""
+    return read_table(Path(results) / f"{name}.csv", required=("condition", "stage", "fold"),
+                      dtype={"fold": str})
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def audio_bytes(path: str) -> bytes | None:
+    """The bytes of an audio file for the browser's player (None when missing or too big)."""
+    p = Path(path)
+    try:
+        if p.is_file() and p.stat().st_size <= 12 * 2**20:
+            return p.read_bytes()
+    except OSError:
+        pass
+    return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def model_speed(run_dir: str) -> float:
+    """Seconds a run takes per minute of audio on this machine (timed once on 30 s of noise
+    features after a warm-up): the real-case page's time estimate."""
+    import time
+
+    import numpy as np
+
+    p = predictor(run_dir)
+    x = np.random.default_rng(0).uniform(-80, 0, (int(30 * p.feature_config.frame_rate),
+                                                    p.feature_config.n_mels)).astype(np.float32)
+    p.probabilities(x[:64])
+    t = time.perf_counter()
+    p.probabilities(x)
+    return 2.0 * (time.perf_counter() - t)
+
+
+@st.cache_data(show_spinner=False)
+def run_scores(results: str) -> dict[str, float]:
+    """Each run's score on real songs it never heard: the mean of F1 micro and macro,
+    cross-validated for release runs (results/release_cv.csv), else on real-test."""
+    out = {}
+    runs = runs_table(results)
+    if not runs.empty:
+        sel = runs[(runs["eval"] == "real-test") & (runs["stage"] == "postprocessed")]
+        out = {r: 0.5 * (a + b) for r, a, b in zip(sel["run_id"], sel["f1_micro"], sel["f1_macro"])}
+    cv = cv_table(results, "release_cv")
+    if cv is not None and "run_id" in cv:
+        sel = cv[(cv["fold"] == "pooled") & (cv["stage"] == "postprocessed")].dropna(subset=["run_id"])
+        out.update({r: 0.5 * (a + b) for r, a, b in zip(sel["run_id"], sel["f1_micro"], sel["f1_macro"])})
+    return out

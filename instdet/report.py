@@ -1,6 +1,14 @@
-"""Views of results for the dashboard: every number a page shows is computed here."""
+"""Results as people read them: run labels, one number format, tables by kind of training
+data, settings side by side. The dashboard, the CLI report and the README use these.
+
+Number rule: scores in [0, 1] (F1, mAP, Jaccard, Hamming, error rate) with 3 decimals;
+shares of time as percentages with 1 decimal; counts as whole numbers with thousands
+separators.
+"""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -15,44 +23,107 @@ INSTRUMENT_COLORS: dict[str, str] = dict(zip(INSTRUMENTS, (
     "#969696", "#9c9ede", "#cedb9c", "#e7ba52", "#e7969c", "#de9ed6", "#ad494a",
 )))  # fmt: skip
 
-#: Frame outcome codes of a timeline.
-OUTCOMES = {0: "silent, predicted silent", 1: "correct (active)", 2: "false alarm", 3: "missed"}
-OUTCOME_COLORS = {0: "#f4f4f4", 1: "#2ca02c", 2: "#ff7f0e", 3: "#d62728"}
 METRIC_LABELS = {
     "f1_micro": "F1 micro", "f1_macro": "F1 macro", "f1_weighted": "F1 weighted",
     "hamming": "Hamming loss", "jaccard_samples": "Jaccard (samples)",
     "segment_f1_1s": "Segment F1 (1 s)", "segment_er_1s": "Segment error rate (1 s)", "mAP": "mAP",
 }  # fmt: skip
+LOWER_IS_BETTER = ("hamming", "segment_er_1s")
+
+FAMILY = {"mlp": "MLP", "crnn": "CRNN", "convtf": "CNN-Transformer", "seedmlp": "Seed MLP",
+          "ensemble": "Ensemble"}
+#: Kinds of training data (``instdet.dataset.data_kind``), as series names.
+KIND_LABELS = {
+    "real": "real songs only",
+    "real+remix": "real + remixes",
+    "real+sampled": "real + sampled songs",
+    "real+remix+sampled": "real + remixes + sampled songs",
+    "real+remix+synth": "real + remixes + SoundFont songs",
+    "real+remix+synth+sampled": "real + remixes + SoundFont + sampled songs",
+}
+EVAL_LABELS = {
+    "real-test": "real AAM songs no model trained on (2462, 2841, 3000)",
+    "remix-test": "stem remixes held out from training",
+    "synth-test": "SoundFont songs held out from training",
+    "sampled-test": "note-sampler songs held out from training",
+}
 
 
-def outcome_codes(labels: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """Per frame and instrument: 0 TN, 1 TP, 2 false alarm, 3 miss. (n_frames, K) int8."""
-    t, p = labels.astype(bool), active.astype(bool)
-    codes = np.zeros(t.shape, dtype=np.int8)
-    codes[t & p] = 1
-    codes[~t & p] = 2
-    codes[t & ~p] = 3
-    return codes
+def fmt_score(x) -> str:
+    return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{float(x):.3f}"
 
 
-def downsample_codes(codes: np.ndarray, *, max_columns: int = 1500) -> tuple[np.ndarray, int]:
-    """Pool frames into at most ``max_columns`` bins; a bin shows its worst outcome
-    (miss > false alarm > correct > silent), so no error disappears when zoomed out.
-    Returns (pooled (n_bins, K), frames per bin)."""
-    n = codes.shape[0]
-    step = max(1, int(np.ceil(n / max_columns)))
-    pad = (-n) % step
-    c = np.concatenate([codes, np.zeros((pad, codes.shape[1]), codes.dtype)]) if pad else codes
-    return c.reshape(-1, step, codes.shape[1]).max(axis=1), step
+def fmt_share(x) -> str:
+    return "–" if x is None or np.isnan(x) else f"{100 * float(x):.1f}%"
+
+
+def fmt_count(x) -> str:
+    return f"{int(x):,}"
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind or "", kind.replace("+", " + ") if kind else "unknown data")
+
+
+def run_seed(run_id: str) -> int | None:
+    m = re.search(r"-s(\d+)$", run_id)
+    return int(m.group(1)) if m else None
+
+
+def run_label(run_id: str, *, model: str | None, train_size, data_kind: str = "") -> str:
+    """``"CRNN, 150 songs (real + remixes), seed 0"``; seed and release runs say what they are."""
+    family = FAMILY.get(model or "", model or "?")
+    if run_id.startswith("release-"):
+        return f"Release: {family}, {_songs(train_size)} ({kind_label(data_kind)})"
+    if model == "seedmlp":
+        extra = re.search(r"-e(\d+)$", run_id)
+        return (f"Seed MLP, {_songs(train_size)} (real songs, the original project's)"
+                + (f", {extra.group(1)} epochs" if extra else ""))
+    seed = run_seed(run_id)
+    return f"{family}, {_songs(train_size)} ({kind_label(data_kind)})" + \
+        (f", seed {seed}" if seed is not None else "")
+
+
+def _songs(n) -> str:
+    try:
+        return f"{int(n)} songs"
+    except (TypeError, ValueError):
+        return "? songs"
+
+
+def series_label(model: str, data_kind: str) -> str:
+    """One line of the Models chart: a model family on one kind of training data."""
+    return f"{FAMILY.get(model, model)} · {kind_label(data_kind)}"
+
+
+def with_labels(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs.csv`` rows plus ``label`` and ``series`` columns."""
+    out = runs.copy()
+    if out.empty:
+        return out.assign(label=[], series=[])
+    kinds = out["data_kind"].fillna("") if "data_kind" in out else pd.Series("", index=out.index)
+    out["label"] = [run_label(r, model=m, train_size=n, data_kind=k) for r, m, n, k in
+                    zip(out["run_id"], out["model"], out["train_size"], kinds)]
+    out["series"] = [series_label(m, k) for m, k in zip(out["model"], kinds)]
+    return out
 
 
 def sweep_table(runs: pd.DataFrame, *, eval_name: str, stage: str = "postprocessed",
                 metric: str = "f1_micro") -> pd.DataFrame:
-    """Models x training sizes for one metric."""
-    sel = runs[(runs["eval"] == eval_name) & (runs["stage"] == stage)]
+    """Series (model x kind of data) x training songs for one metric; seeds averaged."""
+    sel = with_labels(runs[(runs["eval"] == eval_name) & (runs["stage"] == stage)])
     if sel.empty:
         return pd.DataFrame()
-    return sel.pivot_table(index="model", columns="train_size", values=metric, aggfunc="mean")
+    return sel.pivot_table(index="series", columns="train_size", values=metric, aggfunc="mean")
+
+
+def seed_spread(runs: pd.DataFrame, *, eval_name: str, stage: str, metric: str) -> pd.DataFrame:
+    """Per series and size: mean, spread (std) and number of seeds of ``metric``."""
+    sel = with_labels(runs[(runs["eval"] == eval_name) & (runs["stage"] == stage)])
+    if sel.empty:
+        return pd.DataFrame(columns=["series", "train_size", "mean", "std", "seeds"])
+    g = sel.groupby(["series", "train_size"])[metric]
+    return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0), "seeds": g.size()}).reset_index()
 
 
 def best_run(runs: pd.DataFrame, *, eval_name: str, metric: str = "f1_micro") -> pd.Series | None:
@@ -60,36 +131,56 @@ def best_run(runs: pd.DataFrame, *, eval_name: str, metric: str = "f1_micro") ->
     return None if sel.empty else sel.sort_values(metric, ascending=False).iloc[0]
 
 
-def model_agreement(actives: dict[str, np.ndarray]) -> np.ndarray:
-    """Share of models that call each instrument active, per frame: (n_frames, K) in [0, 1]."""
-    n = min(a.shape[0] for a in actives.values())
-    return np.mean([a[:n].astype(np.float32) for a in actives.values()], axis=0)
+def best_per_model(runs: pd.DataFrame, *, eval_name: str, metric: str = "f1_micro") -> list[str]:
+    """The best run of each model on ``eval_name`` (post-processed), best first."""
+    sel = runs[(runs["eval"] == eval_name) & (runs["stage"] == "postprocessed")]
+    if sel.empty:
+        return []
+    return list(sel.sort_values(metric, ascending=False).drop_duplicates("model")["run_id"])
 
 
-def activity_share(actives: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Share of time each instrument is active, per model (instruments x models)."""
-    return pd.DataFrame({name: a.mean(axis=0) for name, a in actives.items()},
-                        index=list(INSTRUMENTS))
+def markdown_results(runs: pd.DataFrame, *, eval_name: str, stage: str = "postprocessed",
+                     metrics: tuple[str, ...] = ("f1_micro", "f1_macro", "segment_f1_1s", "mAP")) -> str:
+    """Runs x metrics as a Markdown table (the README's results tables), best in bold."""
+    sel = with_labels(runs[(runs["eval"] == eval_name) & (runs["stage"] == stage)])
+    if sel.empty:
+        return f"(no results for {eval_name})"
+    sel = sel.sort_values(["model", "data_kind", "train_size", "run_id"])
+    head = "| run | model | training songs | data | " + " | ".join(METRIC_LABELS[m] for m in metrics) + " |"
+    lines = [head, "|---|---|---|---|" + "---|" * len(metrics)]
+    best = {m: sel[m].min() if m in LOWER_IS_BETTER else sel[m].max() for m in metrics}
+    for _, r in sel.iterrows():
+        cells = [f"**{fmt_score(r[m])}**" if r[m] == best[m] else fmt_score(r[m]) for m in metrics]
+        lines.append(f"| {r['run_id']} | {FAMILY.get(r['model'], r['model'])} | {r['train_size']} "
+                     f"| {kind_label(r.get('data_kind', ''))} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
-def realcase_csv(times: np.ndarray, actives: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Long table: time, model, then one 0/1 column per instrument."""
-    parts = []
-    for name, a in actives.items():
-        n = min(len(times), a.shape[0])
-        df = pd.DataFrame(a[:n].astype(np.uint8), columns=list(INSTRUMENTS))
-        df.insert(0, "model", name)
-        df.insert(0, "time_s", np.round(times[:n], 4))
-        parts.append(df)
-    return pd.concat(parts, ignore_index=True)
+def flatten(d: dict, prefix: str = "") -> dict[str, object]:
+    """Nested settings as ``{"train.lr": 0.001, ...}``; lists as text."""
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+    return out
 
 
-def instruments_present(*arrays: np.ndarray) -> list[int]:
-    """Instrument indices active in any of the given (n_frames, K) arrays, in label order."""
-    mask = np.zeros(len(INSTRUMENTS), dtype=bool)
-    for a in arrays:
-        mask |= a.astype(bool).any(axis=0)
-    return list(np.flatnonzero(mask))
+def config_diff(a: dict, b: dict, *, names: tuple[str, str] = ("A", "B"),
+                only_different: bool = True) -> pd.DataFrame:
+    """Two runs' settings side by side (W&B-style): setting, value in each, differs."""
+    fa, fb = flatten(a), flatten(b)
+    keys = sorted(set(fa) | set(fb))
+    rows = [{"setting": k, names[0]: _text(fa.get(k)), names[1]: _text(fb.get(k)),
+             "differs": fa.get(k) != fb.get(k)} for k in keys]
+    df = pd.DataFrame(rows, columns=["setting", *names, "differs"])
+    return df[df["differs"]].reset_index(drop=True) if only_different else df
+
+
+def _text(v) -> str:
+    return "–" if v is None else str(v)
 
 
 def per_instrument_runs(per_inst: dict[str, pd.DataFrame], metric: str = "f1") -> pd.DataFrame:
@@ -99,34 +190,3 @@ def per_instrument_runs(per_inst: dict[str, pd.DataFrame], metric: str = "f1") -
         d = df.set_index("instrument")
         cols[run] = d[metric].where(d["support"] > 0)
     return pd.DataFrame(cols).dropna(how="all")
-
-
-__all__ = ["INSTRUMENT_COLORS", "OUTCOMES", "OUTCOME_COLORS", "METRIC_LABELS", "outcome_codes",
-           "downsample_codes", "sweep_table", "best_run",
-           "model_agreement", "activity_share", "realcase_csv", "instruments_present",
-           "per_instrument_runs", "markdown_results", "best_per_model"]
-
-
-def markdown_results(runs: pd.DataFrame, *, eval_name: str, stage: str = "postprocessed",
-                     metrics: tuple[str, ...] = ("f1_micro", "f1_macro", "segment_f1_1s", "mAP")) -> str:
-    """Models x training sizes x metrics as a Markdown table (the README's results table)."""
-    sel = runs[(runs["eval"] == eval_name) & (runs["stage"] == stage)]
-    if sel.empty:
-        return f"(no results for {eval_name})"
-    sel = sel.sort_values(["model", "train_size"])
-    head = "| model | training tracks | " + " | ".join(METRIC_LABELS[m] for m in metrics) + " |"
-    lines = [head, "|---|---|" + "---|" * len(metrics)]
-    best = {m: sel[m].max() for m in metrics}
-    for _, r in sel.iterrows():
-        cells = [f"**{r[m]:.3f}**" if r[m] == best[m] else f"{r[m]:.3f}" for m in metrics]
-        lines.append(f"| {r['model']} | {r['train_size']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def best_per_model(runs: pd.DataFrame, *, eval_name: str, metric: str = "f1_micro") -> list[str]:
-    """The best run of each model on ``eval_name`` (post-processed), best first."""
-    sel = runs[(runs["eval"] == eval_name) & (runs["stage"] == "postprocessed")]
-    if sel.empty:
-        return []
-    best = sel.sort_values(metric, ascending=False).drop_duplicates("model")
-    return list(best["run_id"])

@@ -1,41 +1,62 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from instdet.report import (best_per_model, downsample_codes, markdown_results, model_agreement,
-                            outcome_codes, sweep_table)
-
-
-def test_outcome_codes():
-    t = np.array([[1, 0], [1, 1], [0, 0]])
-    p = np.array([[1, 1], [0, 1], [0, 0]])
-    np.testing.assert_array_equal(outcome_codes(t, p), [[1, 2], [3, 1], [0, 0]])
-
-
-def test_downsample_keeps_worst():
-    codes = np.zeros((10, 1), np.int8)
-    codes[3] = 3
-    pooled, step = downsample_codes(codes, max_columns=2)
-    assert step == 5 and pooled[:, 0].tolist() == [3, 0]
-
-
-def test_agreement():
-    a = {"x": np.array([[1, 0]]), "y": np.array([[1, 1]])}
-    np.testing.assert_allclose(model_agreement(a), [[1.0, 0.5]])
-
+from instdet.report import (best_per_model, config_diff, fmt_score, markdown_results, run_label,
+                            seed_spread, sweep_table, with_labels)
 
 RUNS = pd.DataFrame([
-    {"run_id": "mlp-n75", "model": "mlp", "train_size": 75, "eval": "e", "stage": "postprocessed",
-     "f1_micro": 0.4, "f1_macro": 0.2, "segment_f1_1s": 0.3, "mAP": 0.1},
-    {"run_id": "mlp-n150", "model": "mlp", "train_size": 150, "eval": "e", "stage": "postprocessed",
-     "f1_micro": 0.5, "f1_macro": 0.3, "segment_f1_1s": 0.3, "mAP": 0.1},
-    {"run_id": "crnn-n75", "model": "crnn", "train_size": 75, "eval": "e", "stage": "postprocessed",
-     "f1_micro": 0.45, "f1_macro": 0.1, "segment_f1_1s": 0.3, "mAP": 0.1},
+    {"run_id": "mlp-n75-s0", "model": "mlp", "train_size": 75, "data_kind": "real+remix",
+     "eval": "e", "stage": "postprocessed", "f1_micro": 0.4, "f1_macro": 0.2,
+     "segment_f1_1s": 0.3, "mAP": 0.1},
+    {"run_id": "mlp-n150-s0", "model": "mlp", "train_size": 150, "data_kind": "real+remix",
+     "eval": "e", "stage": "postprocessed", "f1_micro": 0.5, "f1_macro": 0.3,
+     "segment_f1_1s": 0.3, "mAP": 0.1},
+    {"run_id": "mlp-n150-s1", "model": "mlp", "train_size": 150, "data_kind": "real+remix",
+     "eval": "e", "stage": "postprocessed", "f1_micro": 0.3, "f1_macro": 0.3,
+     "segment_f1_1s": 0.3, "mAP": 0.1},
+    {"run_id": "crnn-n75-s0", "model": "crnn", "train_size": 75, "data_kind": "real+remix",
+     "eval": "e", "stage": "postprocessed", "f1_micro": 0.45, "f1_macro": 0.1,
+     "segment_f1_1s": 0.3, "mAP": 0.1},
+    {"run_id": "seed-mlp-300", "model": "seedmlp", "train_size": 300, "data_kind": "real",
+     "eval": "e", "stage": "postprocessed", "f1_micro": 0.6, "f1_macro": 0.5,
+     "segment_f1_1s": 0.3, "mAP": 0.1},
 ])
 
 
 def test_tables():
     t = sweep_table(RUNS, eval_name="e")
-    assert t.loc["mlp", 150] == 0.5 and np.isnan(t.loc["crnn", 150])
-    assert best_per_model(RUNS, eval_name="e") == ["mlp-n150", "crnn-n75"]
+    assert t.loc["MLP · real + remixes", 150] == pytest.approx(0.4)  # two seeds averaged
+    assert np.isnan(t.loc["CRNN · real + remixes", 150])
+    assert t.loc["Seed MLP · real songs only", 300] == 0.6
+    assert best_per_model(RUNS, eval_name="e") == ["seed-mlp-300", "mlp-n150-s0", "crnn-n75-s0"]
     md = markdown_results(RUNS, eval_name="e")
-    assert "| mlp | 150 | **0.500** |" in md
+    assert "| seed-mlp-300 | Seed MLP | 300 | real songs only | **0.600** |" in md
+    spread = seed_spread(RUNS, eval_name="e", stage="postprocessed", metric="f1_micro")
+    row = spread[(spread["series"] == "MLP · real + remixes") & (spread["train_size"] == 150)]
+    assert row["seeds"].item() == 2 and row["std"].item() == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("run_id, model, n, kind, expected", [
+    ("crnn-n150-s0", "crnn", 150, "real+remix", "CRNN, 150 songs (real + remixes), seed 0"),
+    ("seed-mlp-75-e5", "seedmlp", 75, "real",
+     "Seed MLP, 75 songs (real songs, the original project's), 5 epochs"),
+    ("release-convtf", "convtf", 412, "real+remix+sampled",
+     "Release: CNN-Transformer, 412 songs (real + remixes + sampled songs)"),
+])
+def test_run_labels(run_id, model, n, kind, expected):
+    assert run_label(run_id, model=model, train_size=n, data_kind=kind) == expected
+    assert set(with_labels(RUNS)["label"]) >= {"MLP, 75 songs (real + remixes), seed 0"}
+
+
+def test_config_diff():
+    a = {"train": {"model": "mlp", "lr": 0.001, "data": ["x", "y"]}, "status": "done"}
+    b = {"train": {"model": "crnn", "lr": 0.001, "data": ["x", "y"]}, "status": "done", "n": 3}
+    d = config_diff(a, b, names=("a", "b"))
+    assert list(d["setting"]) == ["n", "train.model"]
+    assert d.set_index("setting").loc["train.model", "b"] == "crnn"
+    assert len(config_diff(a, b, only_different=False)) == 5
+
+
+def test_number_rule():
+    assert fmt_score(0.56789) == "0.568" and fmt_score(float("nan")) == "–"

@@ -1,59 +1,83 @@
 import streamlit as st
 
-from dashboard import loaders
-from instdet.report import METRIC_LABELS, best_run
+from dashboard import loaders, widgets
+from dashboard.glossary import tip
+from instdet.report import METRIC_LABELS, best_run, fmt_score, run_label
 
 st.title("instdet: which instruments play, frame by frame")
 st.markdown(
     "Models trained on **AAM** (Artificial Audio Multitracks, 31 instruments) say, for every "
     "23-ms frame of a song, which instruments are active. These pages show how the models "
-    "compare as training data grows, where each one errs on real tracks it never saw, and what "
-    "they hear in a song you upload."
+    "compare as training data grows, where each one errs on real songs it never heard, and "
+    "what they hear in a song you upload. Every term has a tooltip; the **Glossary** page "
+    "lists them all."
 )
 
 results, models = loaders.results_dir(), loaders.models_dir()
 runs = loaders.runs_table(str(results))
 model_runs = loaders.model_runs(str(models))
 
+cv = loaders.cv_table(str(results), "release_cv")
+if cv is not None and not cv.empty:
+    st.subheader("Use on your songs", help=tip("cross-validation"))
+    pooled = cv[(cv["fold"] == "pooled") & (cv["stage"] == "postprocessed")]
+    folds = cv[(cv["fold"] != "pooled") & (cv["stage"] == "postprocessed")]
+    for _, row in pooled.iterrows():
+        f = folds[folds["condition"] == row["condition"]]
+        st.markdown(
+            f"**{row['condition']}**: F1 micro **{fmt_score(row['f1_micro'])}** "
+            f"(folds {fmt_score(f['f1_micro'].min())}–{fmt_score(f['f1_micro'].max())}), "
+            f"F1 macro **{fmt_score(row['f1_macro'])}** "
+            f"(folds {fmt_score(f['f1_macro'].min())}–{fmt_score(f['f1_macro'].max())}) "
+            f"on real songs it never trained on, by cross-validation over {row['songs'].count(' ') + 1} songs.")
+
 c1, c2, c3 = st.columns(3)
-c1.metric("Saved models", int(model_runs["has_checkpoint"].sum()) if not model_runs.empty else 0)
+c1.metric("Saved models", int((model_runs["status"] == "done").sum()) if not model_runs.empty else 0)
 c2.metric("Evaluated runs", runs["run_id"].nunique() if not runs.empty else 0)
 c3.metric("Evaluation sets", runs["eval"].nunique() if not runs.empty else 0)
 
 if runs.empty:
     st.warning(f"No results in `{results}` yet. Make them with {loaders.MAKE_RESULTS}.")
 else:
-    evals = sorted(runs["eval"].unique())
-    default = evals.index("real-test") if "real-test" in evals else 0
-    eval_name = st.selectbox("Evaluation set", evals, index=default, key="home_eval")
+    eval_name = widgets.eval_picker(sorted(runs["eval"].unique()), key="home_eval")
     best = best_run(runs, eval_name=eval_name)
-    st.subheader(f"Best model on `{eval_name}`: {best['run_id']}")
-    st.caption(f"{best['model']} trained on {best['train_size']} tracks; metrics after "
-               f"post-processing, over {best['n_tracks']} tracks.")
+    label = run_label(best["run_id"], model=best["model"], train_size=best["train_size"],
+                      data_kind=best.get("data_kind", "") if isinstance(best.get("data_kind"), str) else "")
+    st.subheader(f"Best model on `{eval_name}`: {label}")
+    st.caption(f"Run `{best['run_id']}`; metrics after post-processing, over "
+               f"{int(best['n_tracks'])} songs.")
     cols = st.columns(5)
     for col, key in zip(cols, ("f1_micro", "f1_macro", "segment_f1_1s", "mAP", "hamming")):
-        col.metric(METRIC_LABELS[key], f"{best[key]:.3f}")
+        col.metric(METRIC_LABELS[key], fmt_score(best[key]), help=tip(METRIC_LABELS[key]))
     sel = runs[(runs["eval"] == eval_name) & (runs["stage"] == "postprocessed")]
-    st.markdown("**All runs** (sorted by F1 micro)")
-    st.dataframe(
-        sel[["run_id", "model", "train_size", "f1_micro", "f1_macro", "segment_f1_1s", "mAP"]]
-        .sort_values("f1_micro", ascending=False), hide_index=True, width="stretch")
+    labels = widgets.labels_of(str(results))
+    st.markdown("**All runs**, best first")
+    widgets.table(sel.assign(run=sel["run_id"].map(labels))[
+        ["run", "run_id", "f1_micro", "f1_macro", "segment_f1_1s", "mAP"]]
+        .sort_values("f1_micro", ascending=False), key="home_runs",
+        file_name=f"runs_{eval_name}.csv",
+        column_config={"run": st.column_config.TextColumn(width="large"),
+                       "run_id": st.column_config.TextColumn("run id", help=tip("run id"))})
 
 if model_runs.empty:
     st.info(f"No saved models in `{models}`: the real-case page needs at least one. "
-            "Train one with `instdet train --model crnn --data DIR`.")
+            "Train one with `instdet train --model convtf --data DIR`.")
 else:
-    broken = model_runs[~model_runs["has_checkpoint"] | (model_runs["status"] != "done")]
+    broken = model_runs[model_runs["status"] != "done"]
     if not broken.empty:
-        st.warning("Runs that are unfinished or lack `model.pt` (left out of the real-case "
-                   "page): " + ", ".join(broken["run_id"]))
+        st.warning("Runs that are unfinished, failed or lack `model.pt` (left out of the "
+                   "real-case page): " + ", ".join(broken["run_id"]))
 
 st.markdown("#### Pages")
 links = [("views/dataset.py", "Dataset: class frequency, label noise, co-occurrence"),
-         ("views/models.py", "Models: MLP vs CRNN vs CNN-Transformer by training size"),
-         ("views/tracks.py", "Tracks: per-frame right/wrong timelines on test tracks"),
-         ("views/confusions.py", "Confusions: which instrument is heard in place of which"),
-         ("views/postprocess.py", "Post-processing: thresholds and median filter, live"),
-         ("views/realcase.py", "Real case: run every model on your own song")]
+         ("views/models.py", "Models: MLP vs CRNN vs CNN-Transformer by training size, and the "
+                             "seed's MLPs"),
+         ("views/tracks.py", "Tracks: right and wrong frames of up to 4 runs, with the audio"),
+         ("views/confusions.py", "Confusions: which instrument is heard in place of which, and "
+                                 "where"),
+         ("views/postprocess.py", "Post-processing: thresholds and median filter, live, with "
+                                  "curves"),
+         ("views/realcase.py", "Real case: the models on your own song"),
+         ("views/glossary.py", "Glossary: every term explained")]
 for page, label in links:
     st.page_link(page, label=label)

@@ -1,77 +1,117 @@
-import plotly.express as px
+import pandas as pd
 import streamlit as st
 
-from dashboard import loaders
-from instdet.report import METRIC_LABELS, per_instrument_runs, sweep_table
+from dashboard import figures, loaders, widgets
+from dashboard.glossary import tip
+from instdet.report import (FAMILY, LOWER_IS_BETTER, METRIC_LABELS, config_diff, kind_label,
+                            per_instrument_runs, seed_spread, with_labels)
 
 st.title("Models by training size")
+st.caption("How each model family does as its training songs grow, one line per family and "
+           "kind of training data. Hover a point for the run; every figure saves as SVG or PNG.")
 results, models = loaders.results_dir(), loaders.models_dir()
 runs = loaders.runs_table(str(results))
 if runs.empty:
     st.warning(f"No evaluated runs in `{results}`. Make them with {loaders.MAKE_RESULTS}.")
     st.stop()
 
-c1, c2, c3 = st.columns(3)
-evals = sorted(runs["eval"].unique())
-eval_name = c1.selectbox("Evaluation set", evals,
-                         index=evals.index("real-test") if "real-test" in evals else 0,
-                         key="models_eval")
+c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+eval_name = widgets.eval_picker(sorted(runs["eval"].unique()), key="models_eval", where=c1)
 stage = c2.radio("Stage", ["postprocessed", "raw"], horizontal=True, key="models_stage",
-                 help="raw: threshold 0.5, no filter; postprocessed: thresholds and median "
-                      "filter chosen on the validation tracks")
-metric = c3.selectbox("Metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get,
-                      key="models_metric")
+                 help=f"raw: {tip('raw')} postprocessed: {tip('postprocessed')}")
+metric = widgets.metric_picker(key="models_metric", where=c3)
+cb = c4.toggle("Colour-blind-safe colours", key="models_cb",
+               help="Okabe and Ito's palette, distinct for every kind of colour vision.")
 
-table = sweep_table(runs, eval_name=eval_name, stage=stage, metric=metric)
-st.subheader(f"{METRIC_LABELS[metric]}: model × training tracks")
-st.dataframe(table.style.format("{:.3f}").highlight_max(axis=0, color="#c7e9c0")
-             if metric not in ("hamming", "segment_er_1s") else table.style.format("{:.3f}"),
-             width="stretch")
+sel = with_labels(runs[(runs["eval"] == eval_name) & (runs["stage"] == stage)])
+sel = sel.assign(model=[FAMILY.get(m, m) for m in sel["model"]],
+                 kind=[kind_label(k if isinstance(k, str) else "") for k in sel["data_kind"]])
+spread = seed_spread(runs, eval_name=eval_name, stage=stage, metric=metric)
+plot = sel.merge(spread[["series", "train_size", "std"]], on=["series", "train_size"], how="left")
+plot = plot.assign(lo=plot[metric] - plot["std"].fillna(0), hi=plot[metric] + plot["std"].fillna(0))
+figures.show(figures.lines_by_size(plot, y=metric, y_title=METRIC_LABELS[metric], cb=cb,
+                                   lower_better=metric in LOWER_IS_BETTER,
+                                   title=f"{METRIC_LABELS[metric]} on {eval_name} ({stage})"),
+             key="models_lines", name=f"models_{eval_name}_{metric}")
+if (spread["seeds"] > 1).any():
+    st.caption("Error bars: spread (standard deviation) over the seeds of one configuration.")
+else:
+    st.caption("One seed per configuration: no spread over seeds to show yet. The "
+               "cross-validated tables below show how much the numbers move with the songs.")
 
-sel = runs[(runs["eval"] == eval_name) & (runs["stage"] == stage)].sort_values("train_size")
-fig = px.line(sel, x="train_size", y=metric, color="model", markers=True,
-              labels={"train_size": "training tracks", metric: METRIC_LABELS[metric]})
-fig.update_layout(font=dict(size=16), height=420)
-st.plotly_chart(fig, width="stretch", key="models_curve")
-st.download_button("Download all metrics (CSV)", sel.to_csv(index=False).encode(),
-                   file_name=f"metrics_{eval_name}_{stage}.csv", mime="text/csv",
-                   key="models_csv")
+st.subheader("All runs")
+cols = ["label", "run_id", "train_size", "n_tracks", *METRIC_LABELS]
+widgets.table(sel[cols].sort_values(metric, ascending=metric in LOWER_IS_BETTER),
+              key="models_table", file_name=f"metrics_{eval_name}_{stage}.csv",
+              column_config={"label": st.column_config.TextColumn("run", width="large"),
+                             "run_id": st.column_config.TextColumn("run id", help=tip("run id")),
+                             "train_size": st.column_config.NumberColumn(
+                                 "training songs", help=tip("training songs")),
+                             "n_tracks": st.column_config.NumberColumn("songs scored")})
+
+for name, title in (("release_cv", "Release models, cross-validated on the 12 real songs"),
+                    ("data_experiment", "Which generated songs help (cross-validated)")):
+    cv = loaders.cv_table(str(results), name)
+    if cv is not None and not cv.empty:
+        st.subheader(title, help=tip("cross-validation"))
+        pooled = cv[cv["fold"] == "pooled"]
+        folds = cv[cv["fold"] != "pooled"].groupby(["condition", "stage"])[metric]
+        show = pooled[["condition", "stage", metric]].merge(
+            folds.min().rename("fold min").reset_index(), on=["condition", "stage"]).merge(
+            folds.max().rename("fold max").reset_index(), on=["condition", "stage"])
+        widgets.table(show, key=f"models_{name}", file_name=f"{name}.csv", column_config={
+            metric: st.column_config.NumberColumn(f"{METRIC_LABELS[metric]} (pooled)",
+                                                  format="%.3f", help=tip(METRIC_LABELS[metric])),
+            "fold min": st.column_config.NumberColumn(format="%.3f"),
+            "fold max": st.column_config.NumberColumn(format="%.3f")})
 
 st.subheader("Per-instrument F1 across runs")
 per = {}
-for run in sel["run_id"]:
+for run in sel.sort_values(["model", "train_size"])["run_id"]:
     df = loaders.eval_table(str(results), run, eval_name, "per_instrument")
     if df is not None:
         per[run] = df
 if per:
     grid = per_instrument_runs(per)
-    fig = px.imshow(grid, color_continuous_scale="RdYlGn", zmin=0, zmax=1, aspect="auto",
-                    labels=dict(color="F1", x="run", y="instrument"))
-    fig.update_layout(font=dict(size=14), height=160 + 26 * len(grid))
-    st.plotly_chart(fig, width="stretch", key="models_perinst")
-    st.caption("Per-instrument F1 uses the post-processed predictions, on instruments present "
-               "in the evaluated tracks.")
+    long = grid.reset_index(names="instrument").melt("instrument", var_name="run", value_name="F1")
+    figures.show(figures.heatmap(long.dropna(), x="run", y="instrument", value="F1",
+                                 scheme="cividis" if cb else "redyellowgreen", domain=(0, 1),
+                                 x_order=list(grid.columns), y_order=list(grid.index),
+                                 title=f"F1 per instrument on {eval_name} (post-processed)",
+                                 legend="F1"),
+                 key="models_perinst", name=f"per_instrument_{eval_name}")
+    st.caption("Blank: the instrument does not occur in these songs. Instruments that occur "
+               "only in the test songs (never in training) can only score 0.")
 
-st.subheader("Training curves")
+st.subheader("Run settings")
 model_runs = loaders.model_runs(str(models))
 if model_runs.empty:
     st.info(f"No run folders in `{models}`.")
+    st.stop()
+labels = widgets.labels_of(str(results))
+ids = list(model_runs["run_id"])
+c1, c2 = st.columns(2)
+a = widgets.run_picker(ids, labels, key="models_cfg_a", label="Run A", where=c1)
+b = widgets.run_picker(ids, labels, key="models_cfg_b", label="Run B (compare)", where=c2,
+                       default=ids[min(1, len(ids) - 1)])
+ca, cb_cfg = loaders.run_config(str(models), a), loaders.run_config(str(models), b)
+only = st.toggle("Only settings that differ", value=True, key="models_cfg_only")
+if ca is None or cb_cfg is None:
+    st.error("A run's config.json is missing or unreadable.")
 else:
-    chosen = st.multiselect("Runs", list(model_runs["run_id"]),
-                            default=list(model_runs["run_id"])[:3], key="models_hist_runs")
-    curves = []
-    for run in chosen:
-        h = loaders.history(str(models), run)
-        if h is None:
-            st.warning(f"{run}: no readable history.csv")
-            continue
-        curves.append(h.assign(run=run))
-    if curves:
-        import pandas as pd
+    diff = config_diff(ca, cb_cfg, names=(a, b), only_different=only and a != b)
+    widgets.table(diff, key="models_diff", file_name=f"settings_{a}_vs_{b}.csv",
+                  column_config={"differs": st.column_config.CheckboxColumn("differs")})
 
-        h = pd.concat(curves)
-        col = st.radio("Curve", ["val_score", "val_f1_micro", "val_f1_macro", "loss", "val_loss"],
-                       horizontal=True, key="models_curve_kind")
-        fig = px.line(h, x="epoch", y=col, color="run", markers=True)
-        fig.update_layout(font=dict(size=16), height=400)
-        st.plotly_chart(fig, width="stretch", key="models_hist")
+st.subheader("Training curves", help=tip("val_score"))
+chosen = st.multiselect("Runs", ids, default=ids[:3], key="models_hist_runs",
+                        format_func=lambda r: labels.get(r, r))
+curves = [h.assign(run=r) for r in chosen if (h := loaders.history(str(models), r)) is not None]
+if curves:
+    hist = pd.concat(curves)
+    col = st.radio("Curve", [c for c in ("val_score", "val_f1_micro", "val_f1_macro", "loss",
+                                         "val_loss") if c in hist], horizontal=True,
+                   key="models_curve_kind")
+    figures.show(figures.history(hist, y=col, cb=cb), key="models_hist", name=f"history_{col}")
+elif chosen:
+    st.info("The chosen runs have no training history (imported runs have none).")
