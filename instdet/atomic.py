@@ -24,8 +24,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; results and checkpoints are shared files
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        os.replace(tmp_path, path)
+        try:
+            yield tmp_path
+            os.replace(tmp_path, path)
+        except OSError as exc:
+            if exc.filename is None:  # a failed write() on an open file names nothing
+                raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+            raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

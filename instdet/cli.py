@@ -1,13 +1,20 @@
 """The ``instdet`` command: data, features, train, evaluate, sweep, predict.
 
-Every failure that instdet can explain ends with one line on stderr and exit status 1;
-Ctrl-C ends with status 130. Heavy modules are imported inside the commands that need them.
+Every failure that instdet can explain ends with one line on stderr and exit status 1, and
+so does an operating-system fault (a full disk, a read-only folder); Ctrl-C ends with status
+130 and SIGTERM with 143, both after the line ``instdet: interrupted``. Heavy modules are
+imported inside the commands that need them.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import re
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from instdet.errors import InstdetError
@@ -47,10 +54,13 @@ def float_in(lo: float, hi: float, *, open_lo: bool = False):
 
 
 def output_file(text: str) -> Path:
-    """An argparse type: a file to write (not an existing folder)."""
+    """An argparse type: a file to write (not an existing folder, pipe or device)."""
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
+    # Writes rename a temporary file onto the target: that would replace a device or a pipe.
+    if path.exists() and not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text} is not a regular file; give a file name")
     return path
 
 
@@ -296,20 +306,70 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it stops the way Ctrl-C stops it: training
+    keeps its best checkpoint, a write in progress is abandoned and its temporary file removed."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+#: A temporary file of ``instdet.atomic`` (".NAME.XXXXXXXX.tmp"): errors name its target.
+_ATOMIC_TMP = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an operating-system fault, naming the file (not the temporary one)."""
+    names = []
+    for f in (exc.filename, exc.filename2):
+        if f is None:
+            continue
+        f = Path(os.fsdecode(f))
+        m = _ATOMIC_TMP.match(f.name)
+        names.append(str(f.parent / m["name"]) if m else str(f))
+    what = exc.strerror or str(exc) or type(exc).__name__
+    if not names:  # a failed write() on an open file carries no name
+        return f"{what} (while reading or writing a file)"
+    return f"{names[-1]}: {what}"  # a rename names its target last
+
+
+class _LineHandler(logging.Handler):
+    """Library warnings (logger ``instdet``) as whole lines on stderr, between progress bars."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(self.format(record), file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    log, handler = logging.getLogger("instdet"), _LineHandler(logging.WARNING)
+    log.addHandler(handler)
+    # Only the main thread may set handlers; the previous one is restored for callers that
+    # run main() in-process (tests, scripts).
+    installed = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if installed else None
     try:
         return int(args.func(args) or 0)
     except InstdetError as exc:
         print(f"instdet: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("instdet: interrupted", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the last resort: a full disk, a read-only folder, a lost mount
+        print(f"instdet: error: {os_error_line(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        log.removeHandler(handler)
+        if installed:  # None: a handler set outside Python, restored as the default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 if __name__ == "__main__":

@@ -79,8 +79,11 @@ def cmd_train(args) -> int:
         name = args.name or f"{args.model}-n{args.train_size or 'all'}-s{args.seed}"
         summary = _train_one(config, args.runs / name, resume=False, cache=args.cache,
                              overwrite=args.overwrite)
-    print(f"{summary['run_id']}: best validation score {summary['best_score']:.4f} "
-          f"at epoch {summary['best_epoch']}")
+    if summary["best_score"] is None:
+        print(f"{summary['run_id']}: trained {summary['epochs_run']} epochs (no validation songs)")
+    else:
+        print(f"{summary['run_id']}: best validation score {summary['best_score']:.4f} "
+              f"at epoch {summary['best_epoch']}")
     return 0
 
 

@@ -122,31 +122,42 @@ def pooled(oof: dict[str, dict], ids, *, frame_rate: float, postprocess=None) ->
                  postprocess=postprocess)
 
 
-def nested_postprocess(oof: dict[str, dict], folds: list[Fold]) -> dict[int, PostProcess]:
+def nested_postprocess(oof: dict[str, dict], folds: list[Fold], *,
+                       thresholds: str = "none") -> dict[int, PostProcess]:
     """Per fold, the post-processing tuned on the other folds' out-of-fold predictions."""
     out = {}
     for f in folds:
         others = [t for g in folds if g.index != f.index for t in g.test if t in oof]
-        post, _, _ = tune([oof[t]["probs"] for t in others], [oof[t]["labels"] for t in others])
+        post, _, _ = tune([oof[t]["probs"] for t in others], [oof[t]["labels"] for t in others],
+                          thresholds=thresholds)
         out[f.index] = post
     return out
 
 
+#: Stages of a cross-validated table: name -> threshold mode of the nested tuning (None: raw).
+STAGES = {"raw": None, "postprocessed": "none", "one threshold": "global",
+          "per-instrument thresholds": "per-instrument"}
+
+
 def summary_rows(name: str, oof: dict[str, dict], folds: list[Fold], *, frame_rate: float,
-                 ids=None) -> pd.DataFrame:
-    """Rows of a CV table: one per fold and one pooled, raw and with nested post-processing.
+                 ids=None, stages=("raw", "postprocessed")) -> pd.DataFrame:
+    """Rows of a CV table: one per fold and one pooled, for each stage of ``STAGES`` asked
+    for (raw, and post-processing tuned on the other folds: the median filter alone, or with
+    one threshold, or with per-instrument thresholds).
 
     ``ids``: the songs to score (default: every fold's test songs)."""
     keep = set(ids) if ids is not None else None
-    posts = nested_postprocess(oof, folds)
     rows = []
-    for stage in ("raw", "postprocessed"):
+    for stage, mode in STAGES.items():
+        if stage not in stages:
+            continue
+        posts = nested_postprocess(oof, folds, thresholds=mode) if mode else {}
         active = {}
         for f in folds:
             test = [t for t in f.test if t in oof and (keep is None or t in keep)]
             if not test:
                 continue
-            post = posts[f.index] if stage == "postprocessed" else None
+            post = posts.get(f.index)
             s = pooled(oof, test, frame_rate=frame_rate, postprocess=post)
             rows.append({"condition": name, "stage": stage, "fold": f.index,
                          "songs": " ".join(test), **s.summary})

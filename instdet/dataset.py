@@ -81,7 +81,8 @@ def split_tracks(
     """Split track ids into train / val / test, reproducibly for a seed.
 
     Explicit ``test_ids`` and ``val_ids`` are taken as given; the rest is shuffled and cut.
-    ``train_size`` caps the training tracks (``None``: all that remain).
+    A fraction of 0 with no ids given leaves that part empty. ``train_size`` caps the
+    training tracks (``None``: all that remain).
     """
     known = set(ids)
     for name, given in (("test", test_ids), ("validation", val_ids)):
@@ -91,9 +92,11 @@ def split_tracks(
     rng = np.random.default_rng(seed)
     rest = [i for i in sorted(ids) if i not in set(test_ids or ()) | set(val_ids or ())]
     rest = [rest[i] for i in rng.permutation(len(rest))]
-    test = list(test_ids) if test_ids else rest[: max(1, round(test_fraction * len(ids)))]
+    test = list(test_ids) if test_ids else \
+        rest[: max(1, round(test_fraction * len(ids)))] if test_fraction > 0 else []
     rest = [i for i in rest if i not in test]
-    val = list(val_ids) if val_ids else rest[: max(1, round(val_fraction * len(ids)))]
+    val = list(val_ids) if val_ids else \
+        rest[: max(1, round(val_fraction * len(ids)))] if val_fraction > 0 else []
     train = [i for i in rest if i not in val]
     if train_size is not None:
         if train_size > len(train):
@@ -181,18 +184,45 @@ def save_pack(path, arrays: dict[str, TrackArrays], *, config: FeatureConfig) ->
 
 
 def load_pack(path) -> tuple[dict[str, TrackArrays], FeatureConfig]:
-    """Read a pack written by ``save_pack``."""
-    import json
+    """Read a pack written by ``save_pack``, checking every array against the pack's settings.
 
+    Raises
+    ------
+    InstdetError
+        One line naming the file: missing, not a regular file, truncated or corrupted (zip,
+        zlib, JSON), or arrays whose shapes do not fit.
+    """
+    import json
+    import zipfile
+    import zlib
+
+    from instdet.audio import regular_file
+
+    path = regular_file(path, what="feature pack")  # a named pipe would block np.load
+    n_bytes = (len(INSTRUMENTS) + 7) // 8
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
+            if not isinstance(meta, dict) or not isinstance(meta.get("ids"), list):
+                raise ValueError("its meta record is not the one save_pack writes")
             config = FeatureConfig.from_dict(meta["features"])
             out = {}
             for tid in meta["ids"]:
-                x = z[f"x_{tid}"].astype(np.float32) * (config.top_db / 255.0) - config.top_db
-                y = np.unpackbits(z[f"y_{tid}"], axis=1, count=len(INSTRUMENTS))
-                out[tid] = TrackArrays(tid, x, y.astype(np.uint8), str(z[f"s_{tid}"]))
-    except (OSError, ValueError, KeyError) as exc:
-        raise InstdetError(f"{path}: not a readable feature pack ({exc})") from None
+                xq, yq = z[f"x_{tid}"], z[f"y_{tid}"]
+                if xq.dtype != np.uint8 or xq.ndim != 2 or xq.shape[1] != config.n_mels:
+                    raise ValueError(f"track {tid}: features of shape {xq.shape}, expected "
+                                     f"(n_frames, {config.n_mels}) bytes")
+                if yq.dtype != np.uint8 or yq.shape != (xq.shape[0], n_bytes):
+                    raise ValueError(f"track {tid}: labels of shape {yq.shape}, expected "
+                                     f"({xq.shape[0]}, {n_bytes}) bytes")
+                x = xq.astype(np.float32) * (config.top_db / 255.0) - config.top_db
+                y = np.unpackbits(yq, axis=1, count=len(INSTRUMENTS))
+                out[str(tid)] = TrackArrays(str(tid), x, y.astype(np.uint8), str(z[f"s_{tid}"]))
+    except KeyError as exc:
+        raise InstdetError(f"{path}: not a readable feature pack (missing {exc})") from None
+    except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile, zlib.error,
+            InstdetError) as exc:  # truncated, corrupted, or another file's arrays
+        text = str(exc).strip().splitlines()
+        why = text[0][:120] if text else type(exc).__name__
+        raise InstdetError(f"{path}: not a readable feature pack ({why})") from None
     return out, config

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy.special import expit
 
-from instdet.audio import load_audio
+from instdet.audio import check_signal, load_audio
 from instdet.checkpoint import load_checkpoint, model_from_checkpoint
 from instdet.data.aam import INSTRUMENTS
 from instdet.errors import InstdetError
@@ -103,6 +103,7 @@ class Predictor:
         if isinstance(audio, np.ndarray):
             if sr is None:
                 raise InstdetError("give sr= with an audio array")
+            check_signal(audio, sr, name="audio array")
             y = audio.astype(np.float32)
             if sr != self.feature_config.sr:
                 import soxr
@@ -110,6 +111,7 @@ class Predictor:
                 y = soxr.resample(y, sr, self.feature_config.sr).astype(np.float32)
         else:
             y = load_audio(audio, sr=self.feature_config.sr)
+            check_signal(y, self.feature_config.sr, name=Path(audio).name)
         feats = logmel(y, config=self.feature_config)
         return self.predict_features(feats)
 
@@ -127,6 +129,7 @@ def predict_many(predictors: dict[str, "Predictor"], y: np.ndarray, *, sr: int,
     """
     import soxr
 
+    check_signal(y, sr, name="audio")
     feats: dict[FeatureConfig, np.ndarray] = {}
     out = {}
     for i, (name, p) in enumerate(predictors.items()):

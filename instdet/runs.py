@@ -411,6 +411,10 @@ class ResultsDir:
         if df is not None and not df.empty:
             numeric = df[list(SUMMARY_KEYS)].apply(pd.to_numeric, errors="coerce")
             if numeric.notna().all().all():
+                for col, fill in (("data_kind", ""), ("train_size", None), ("n_tracks", None)):
+                    if col not in df:  # optional columns of older files
+                        df[col] = fill
+                df["data_kind"] = df["data_kind"].fillna("")
                 return df
         return self.table()
 

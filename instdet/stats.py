@@ -26,9 +26,15 @@ def track_label_sets(
     """Labels of one track from every source it has: {source: (n_frames, 31) uint8}.
 
     A source the track lacks (no MIDI files, say) is left out silently; one whose file is
-    broken is left out with a warning through ``warn``.
+    broken is left out with a warning through ``warn``, and so is the whole track when its mix
+    cannot be read (no frame count).
     """
-    n = n_frames_for(int(round(track.duration * config.sr)), hop_length=config.hop_length)
+    try:
+        n = n_frames_for(int(round(track.duration * config.sr)), hop_length=config.hop_length)
+    except InstdetError as exc:
+        if warn:
+            warn(f"warning: track {track.track_id} left out: {exc}")
+        return {}
     out = {}
     for source in LABEL_SOURCES:
         path = {"onsets": track.onsets_path, "segments": track.segments_path}.get(source)

@@ -28,7 +28,7 @@ from instdet.features import FeatureConfig, scale
 from instdet.inference import predict_logits
 from instdet.metrics import frame_f1
 from instdet.models import build_model, model_config
-from instdet.postprocess import tune
+from instdet.postprocess import PostProcess, tune
 from instdet.runs import RunDir, check_name
 
 
@@ -55,6 +55,7 @@ class TrainConfig:
     remix_prob: float = 0.0  # share of crops replaced by on-the-fly stem remixes
     sample_prob: float = 0.0  # share of crops replaced by on-the-fly note-sampler songs
     init_from: str = ""  # a run or checkpoint whose weights start this run (fine-tuning)
+    holdout: bool = True  # pick val and test songs at random when no ids are given
     teacher: str = ""  # a run whose probabilities are soft targets (distillation)
     distill_weight: float = 0.0  # share of the loss given to the teacher's targets
     seed: int = 0
@@ -141,7 +142,8 @@ def _gather(config: TrainConfig, run: RunDir, *, features: FeatureConfig, cache_
         split = run.split()
     else:
         split = split_tracks([*tracks, *packed], train_size=config.train_size, seed=config.seed,
-                             test_ids=list(config.test_ids), val_ids=list(config.val_ids))
+                             test_ids=list(config.test_ids), val_ids=list(config.val_ids),
+                             **({} if config.holdout else {"val_fraction": 0, "test_fraction": 0}))
     used = {t: tracks[t] for part in ("train", "val") for t in split[part] if t in tracks}
     log(f"{len(split['train'])} train, {len(split['val'])} val, {len(split['test'])} test tracks")
     arrays = load_arrays(used, config=features, label_source=config.label_source,
@@ -226,8 +228,9 @@ def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress
             start_epoch, best, bad = state["epoch"] + 1, state["best"], state["bad_epochs"]
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise InstdetError(f"{run.last}: not this run's training state ({str(exc)[:80]})") from None
-        hist = run.history()
-        history = hist.to_dict("records") if hist is not None else []
+        # The history travels inside last.pt: an interrupt between writing history.csv and
+        # last.pt cannot leave the two an epoch apart.
+        history = [dict(r) for r in state.get("history", [])]
         log(f"resuming at epoch {start_epoch} (best score so far {best:.4f})")
     run.write_split(split)
     summary = {"run_id": run.run_id, "train": config.to_dict(), "features": features.to_dict(),
@@ -261,7 +264,9 @@ def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress
             losses.append(loss.item())
         if not all(torch.isfinite(p).all() for p in model.parameters()):
             _fail(run, summary, f"weights became NaN or infinite at epoch {epoch}; lower --lr")
-        ev = validate(model, val_arr, device=device, pos_weight=pos_weight)
+        ev = validate(model, val_arr, device=device, pos_weight=pos_weight) if val_arr else \
+            {"val_loss": float("nan"), "f1_micro": float("nan"), "f1_macro": float("nan"),
+             "score": float(epoch)}  # no validation songs: every epoch is the newest best
         seconds = time.time() - t0
         row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_loss": ev["val_loss"],
                "val_f1_micro": ev["f1_micro"], "val_f1_macro": ev["f1_macro"],
@@ -271,11 +276,12 @@ def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress
         history.append(row)
         if ev["score"] > best:
             best, bad = ev["score"], 0
-            post, _, after = tune(ev["probs"], ev["labels"])
+            post, _, after = tune(ev["probs"], ev["labels"]) if val_arr else \
+                (PostProcess(), float("nan"), float("nan"))
             save_checkpoint(run.checkpoint, {
                 "format": FORMAT_VERSION, "model_name": config.model, "model_config": settings,
                 "feature_config": features.to_dict(), "instruments": list(INSTRUMENTS),
-                "epoch": epoch, "best_score": best,
+                "epoch": epoch, "best_score": best if val_arr else float("nan"),
                 "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
                 "postprocess": post.to_dict(), "val_score_postprocessed": after,
                 "seed": config.seed, "run_id": run.run_id,
@@ -284,7 +290,8 @@ def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress
             bad += 1
         run.write_history(history)
         save_checkpoint(run.last, {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                   "epoch": epoch, "best": best, "bad_epochs": bad})
+                                   "epoch": epoch, "best": best, "bad_epochs": bad,
+                                   "history": history})
         if progress:
             progress(row)
         if bad >= config.patience:
@@ -293,7 +300,8 @@ def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress
     run.last.unlink(missing_ok=True)
     best_ckpt = load_checkpoint(run.checkpoint)
     summary.update(status="done", best_epoch=int(best_ckpt["epoch"]),
-                   best_score=float(best_ckpt["best_score"]), epochs_run=len(history))
+                   best_score=float(best_ckpt["best_score"]) if val_arr else None,
+                   epochs_run=len(history))
     run.write_config(summary)
     return summary
 

@@ -14,7 +14,9 @@ plus 200 generated 20-s songs of one kind, or 100 of each:
     real+both      100 remixes + 100 sampled songs
 
 Scores pool every real song's out-of-fold prediction; the per-fold range shows the spread.
-Post-processing is tuned on the other folds' out-of-fold predictions (nested).
+Post-processing is tuned on the other folds' out-of-fold predictions (nested), four ways:
+none (raw), the median filter alone (postprocessed, instdet's default), with one threshold
+for all instruments, and with per-instrument thresholds.
 Writes results/data_experiment.csv (one row per condition, stage and fold, plus pooled)
 and prints the table of the README.
 """
@@ -26,8 +28,8 @@ from pathlib import Path
 import pandas as pd
 
 from instdet.atomic import write_csv
-from instdet.crossval import (generate, load_oof, make_folds, predict_tracks, save_oof, spread,
-                              summary_rows)
+from instdet.crossval import (STAGES, generate, load_oof, make_folds, predict_tracks, save_oof,
+                              spread, summary_rows)
 from instdet.data.aam import load_tracks
 from instdet.runs import RunDir
 from instdet.training import TrainConfig, train_parallel
@@ -68,7 +70,7 @@ def main():
                 oof.update(predict_tracks(run, {t: tracks[t] for t in fold.test}))
         save_oof(path, oof, frame_rate=22050 / 512)
         oof, rate = load_oof(path)
-        tables.append(summary_rows(name, oof, folds, frame_rate=rate))
+        tables.append(summary_rows(name, oof, folds, frame_rate=rate, stages=tuple(STAGES)))
     table = pd.concat(tables, ignore_index=True)
     write_csv(ROOT / "results" / "data_experiment.csv", table)
     micro, macro = spread(table, "f1_micro"), spread(table, "f1_macro")

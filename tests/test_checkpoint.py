@@ -75,3 +75,61 @@ def test_wrong_weights(tmp_path):
     save_checkpoint(tmp_path / "m.pt", make_ckpt(state_dict=other))
     with pytest.raises(InstdetError, match="do not fit"):
         model_from_checkpoint(load_checkpoint(tmp_path / "m.pt"))
+
+
+def _post(thresholds=None, median=1):
+    return {"thresholds": thresholds, "median": median}
+
+
+# Each damaged field is refused at load time, in one line naming the file.
+DAMAGED = [
+    ({"postprocess": _post([0.5] * 30)}, "postprocess needs 31 thresholds, one per instrument; got 30"),
+    ({"postprocess": _post([0.5] * 30 + [1.5])}, "postprocess thresholds must be numbers in [0, 1]"),
+    ({"postprocess": _post([0.5] * 30 + ["0.5"])}, "postprocess thresholds must be numbers in [0, 1]"),
+    ({"postprocess": _post([0.5] * 30 + [float("nan")])}, "postprocess thresholds must be numbers in [0, 1]"),
+    ({"postprocess": _post(median=2)}, "postprocess median length must be an odd whole number >= 1, got 2"),
+    ({"postprocess": _post(median=0)}, "postprocess median length must be an odd whole number >= 1, got 0"),
+    ({"postprocess": _post(median="3")}, "postprocess median length must be an odd whole number >= 1, got '3'"),
+    ({"postprocess": [0.5] * 31}, "postprocess must be a mapping, got list"),
+    ({"model_config": {"hidden": "256", "context": 4, "dropout": 0.2}}, "model mlp: setting hidden='256' must be a whole number >= 0"),
+    ({"model_config": {"hidden": 256, "context": -4, "dropout": 0.2}}, "model mlp: setting context=-4 must be a whole number >= 0"),
+    ({"model_config": [256, 4]}, "model_config must be a mapping, got list"),
+    ({"feature_config": {**FeatureConfig().to_dict(), "sr": "22050"}}, "feature setting sr='22050' must be a whole number > 0"),
+    ({"feature_config": {**FeatureConfig().to_dict(), "n_mels": 0}}, "feature setting n_mels=0 must be a whole number > 0"),
+    ({"feature_config": None}, "feature_config must be a mapping, got NoneType"),
+    ({"state_dict": [1, 2]}, "state_dict is not a mapping of weight names to tensors"),
+    ({"state_dict": {"net.0.weight": "x"}}, "state_dict is not a mapping of weight names to tensors"),
+    ({"state_dict": {}}, "weights do not fit model mlp: 16 missing, e.g. net.0.bias"),
+    ({"instruments": 31}, "trained on another instrument vocabulary (int names), not AAM's 31 in order"),
+    ({"model_name": 7}, "model name 7 is not text"),
+    ({"epoch": "3"}, "epoch='3' is not a number"),
+]
+
+
+@pytest.mark.parametrize("over, message", DAMAGED)
+def test_damaged_fields_refused_with_the_file_name(tmp_path, over, message):
+    save_checkpoint(tmp_path / "m.pt", make_ckpt(**over))
+    with pytest.raises(InstdetError) as info:
+        load_checkpoint(tmp_path / "m.pt")
+    assert str(info.value) == f"m.pt: {message}"
+
+
+def test_missing_state_dict(tmp_path):
+    ckpt = make_ckpt()
+    del ckpt["state_dict"]
+    save_checkpoint(tmp_path / "m.pt", ckpt)
+    with pytest.raises(InstdetError, match=r"^m.pt: not an instdet checkpoint \(keys missing\)$"):
+        load_checkpoint(tmp_path / "m.pt")
+
+
+def test_valid_postprocess_loads(tmp_path):
+    save_checkpoint(tmp_path / "m.pt", make_ckpt(postprocess=_post([0.0] * 15 + [1] * 16, 21)))
+    assert load_checkpoint(tmp_path / "m.pt")["postprocess"]["median"] == 21
+
+
+def test_pipe_refused(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "m.pt")
+    with pytest.raises(InstdetError, match="not a regular file"):
+        load_checkpoint(tmp_path / "m.pt")

@@ -120,13 +120,15 @@ def test_confusion_pairs_three_frames():
     np.testing.assert_allclose(normalise(m, t.sum(axis=0))[2, 1], 1.0)
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_postprocess_never_lowers_its_validation_score(seed):
+@pytest.mark.parametrize("mode", ["none", "global", "per-instrument"])
+@pytest.mark.parametrize("seed", range(3))
+def test_postprocess_never_lowers_its_validation_score(seed, mode):
     rng = np.random.default_rng(seed)
     y = (rng.random((400, 6)) > 0.7).astype(np.uint8)
     probs = np.clip(y * 0.4 + rng.random((400, 6)) * 0.6, 0, 1).astype(np.float32)
     tracks = [slice(0, 150), slice(150, 400)]
-    post, before, after = tune([probs[t] for t in tracks], [y[t] for t in tracks])
+    post, before, after = tune([probs[t] for t in tracks], [y[t] for t in tracks], thresholds=mode)
+    assert (post.thresholds is None) == (mode == "none") or post == PostProcess()
     assert after >= before
     assert selection_score([y[t] for t in tracks], [post.apply(probs[t]) for t in tracks]) \
         == pytest.approx(after)

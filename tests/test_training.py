@@ -208,3 +208,12 @@ def test_a_locked_run_is_refused(tiny, tmp_path):
 def test_out_of_range_settings(field, value):
     with pytest.raises(InstdetError, match=field):
         TrainConfig(**{field: value})
+
+
+def test_without_holdout_every_song_trains_and_the_last_epoch_is_kept(tiny, tmp_path):
+    cfg = TrainConfig(model="mlp", data=(str(tiny),), holdout=False, **{**FAST, "epochs": 2})
+    summary = train(cfg, tmp_path / "all", log=lambda s: None)
+    split = json.loads((tmp_path / "all" / "split.json").read_text())
+    assert split == {"train": ["0001", "0002", "0003"], "val": [], "test": []}
+    assert summary["best_score"] is None and summary["best_epoch"] == 2
+    assert load_checkpoint(tmp_path / "all" / "model.pt")["epoch"] == 2

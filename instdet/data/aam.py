@@ -102,6 +102,10 @@ def _remotes() -> dict[str, Remote]:
 REMOTES: dict[str, Remote] = _remotes()
 
 _TRACK_FILE = re.compile(r"^(\d{4,6})_([A-Za-z]+)\.(\w+)$")
+#: How far annotations or notes may run past the end of the mix (s) before ``validate`` flags
+#: them: AAM's own end about 2.7 s before it; more than this is another song's file, a stuck
+#: note, or a wrong time unit, and would label frames that do not exist.
+PAST_MIX_S = 2.0
 _ANNOTATION_KINDS = ("segments", "onsets", "beatinfo")
 
 
@@ -221,7 +225,21 @@ def load_segments(path: str | os.PathLike) -> list[Segment]:
         raise InstdetError(f"{path.name}: malformed segments row ({exc})") from None
     if not out:
         raise InstdetError(f"{path.name}: no sections")
+    _check_times(np.array([s.start for s in out] + [out[-1].end]), where=path.name,
+                 what="section")
     return out
+
+
+def _check_times(times: np.ndarray, *, where: str, what: str) -> None:
+    """Times must be finite, >= 0 and never go backwards: a section or event that starts
+    before the previous one would label the wrong frames without any error."""
+    if not np.all(np.isfinite(times)) or (times.size and times.min() < 0):
+        raise InstdetError(f"{where}: {what} times must be finite and >= 0")
+    back = np.flatnonzero(np.diff(times) < 0)
+    if back.size:
+        i = int(back[0])
+        raise InstdetError(f"{where}: {what} times go backwards ({times[i + 1]:.3f} s after "
+                           f"{times[i]:.3f} s, row {i + 2})")
 
 
 def load_onsets(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
@@ -250,6 +268,7 @@ def load_onsets(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
                 sounding[i, col] = bool(_bracket_list(cell))
     except (TypeError, ValueError) as exc:
         raise InstdetError(f"{path.name}: malformed onsets row ({exc})") from None
+    _check_times(times, where=path.name, what="event")
     return times, sounding
 
 
@@ -328,10 +347,12 @@ def load_tracks(
 
 
 def validate(root: str | os.PathLike) -> tuple[dict[str, Track], dict[str, list[str]]]:
-    """Check every track below ``root``: files present, and each one readable.
+    """Check every track below ``root``: files present, and each one readable and consistent.
 
     Audio is checked from its header (readable, duration; stems within 0.5 s of the mix),
-    annotations and MIDI files are parsed in full.
+    annotations and MIDI files are parsed in full (MIDI headers that cannot time notes and
+    times that go backwards are errors), and annotations or notes that run more than
+    ``PAST_MIX_S`` past the end of the mix are flagged.
 
     Returns
     -------
@@ -364,19 +385,30 @@ def _check_track(track: Track) -> list[str]:
     else:
         info = attempt(lambda: audio_info(track.mix_path))
         mix_duration = info[0] if info else None
+    ends: dict[str, float] = {}  # file name -> last time it annotates
+    listed: set[str] = set()  # instruments the sections name
     for kind in _ANNOTATION_KINDS:
-        if getattr(track, f"{kind}_path") is None:
+        path = getattr(track, f"{kind}_path")
+        if path is None:
             msgs.append(f"missing: {kind}.arff")
-        else:
-            attempt(lambda k=kind: getattr(track, k))
-    listed = set(attempt(lambda: track.instruments) or ()) if track.segments_path else set()
+            continue
+        value = attempt(lambda k=kind: getattr(track, k))
+        if value and kind == "segments":
+            ends[path.name] = value[-1].end
+            listed = {n for s in value for n in s.instruments}
+        elif value is not None and kind == "onsets" and len(value[0]):
+            ends[path.name] = float(value[0][-1])
+        elif value and kind == "beatinfo":
+            ends[path.name] = value[-1][0]
     for name in sorted(listed - set(track.midi_paths)):
         msgs.append(f"missing: MIDI file of {name}")
     for name in sorted(listed - set(track.stem_paths)):
         msgs.append(f"missing: stem of {name}")
     for name, path in sorted(track.midi_paths.items()):
         if attempt(lambda n=name: check_instrument(n, where=path.name)):
-            attempt(lambda p=path: load_midi_notes(p))
+            notes = attempt(lambda p=path: load_midi_notes(p))
+            if notes is not None and len(notes):
+                ends[path.name] = float(notes[:, 1].max())
     for name, path in sorted(track.stem_paths.items()):
         if not attempt(lambda n=name: check_instrument(n, where=path.name)):
             continue
@@ -385,4 +417,10 @@ def _check_track(track: Track) -> list[str]:
             msgs.append(
                 f"{path.name}: stem lasts {info[0]:.2f} s but the mix {mix_duration:.2f} s"
             )
+    if mix_duration is not None:
+        for name, end in ends.items():
+            if end > mix_duration + PAST_MIX_S:
+                what = "notes run" if name.endswith(".mid") else "annotations run"
+                msgs.append(f"{name}: {what} to {end:.2f} s, {end - mix_duration:.2f} s past "
+                            f"the end of the mix ({mix_duration:.2f} s)")
     return msgs

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import arff
 
+from instdet.audio import regular_file
 from instdet.errors import InstdetError
 
 _DATA_LINE = re.compile(r"^\s*@data\s*$", re.IGNORECASE | re.MULTILINE)
@@ -24,9 +24,10 @@ def read_arff(path: str | os.PathLike) -> tuple[list[str], list[list]]:
     Raises
     ------
     InstdetError
-        Missing file, or text that is not ARFF even after restoring a missing ``@DATA`` line.
+        Missing or not a regular file, or text that is not ARFF even after restoring a
+        missing ``@DATA`` line.
     """
-    path = Path(path)
+    path = regular_file(path, what="ARFF file")  # a named pipe would block read_text
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from instdet.audio import regular_file
 from instdet.errors import InstdetError
 
 DEFAULT_TEMPO = 500_000  # microseconds per quarter note (120 bpm), the SMF default
@@ -30,9 +31,10 @@ def load_midi_notes(path: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     InstdetError
-        Missing, truncated or non-MIDI file.
+        Missing, not a regular file, truncated or non-MIDI, or a header that cannot time its
+        notes (0 ticks per quarter note, SMPTE time division, 0 tracks) or a tempo of 0.
     """
-    path = Path(path)
+    path = regular_file(path, what="MIDI file")  # a named pipe would block read_bytes
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -47,8 +49,13 @@ def _parse(data: bytes) -> np.ndarray:
     if data[:4] != b"MThd":
         raise ValueError("no MThd header")
     hlen, fmt, ntrks, division = struct.unpack(">IHHH", data[4:14])
+    # Each of these would give every note a time of 0 or infinity: wrong labels, silently.
     if division & 0x8000:
         raise ValueError("SMPTE time division is not supported")
+    if division == 0:
+        raise ValueError("0 ticks per quarter note in its header")
+    if ntrks == 0:
+        raise ValueError("its header announces 0 tracks")
     pos = 8 + hlen
     tempo_events: list[tuple[int, int]] = []
     raw_notes: list[tuple[int, int, int, int]] = []  # start tick, end tick, pitch, velocity
@@ -99,7 +106,10 @@ def _read_track(data, pos, end, tempo_events, raw_notes) -> int:
             if pos + length > end:
                 raise ValueError(f"meta event of {length} bytes runs past the end of its track")
             if mtype == 0x51 and length == 3:
-                tempo_events.append((tick, int.from_bytes(data[pos : pos + 3], "big")))
+                tempo = int.from_bytes(data[pos : pos + 3], "big")
+                if tempo == 0:
+                    raise ValueError(f"a tempo of 0 microseconds per quarter note at tick {tick}")
+                tempo_events.append((tick, tempo))
             pos += length
             if mtype == 0x2F:
                 break

@@ -55,6 +55,9 @@ GM_PROGRAMS: dict[str, int] = {
 }  # fmt: skip
 FIRST_ID = 30001
 FROM_MIDI_OFFSET = 20000  # rendered AAM track NNNN becomes 2NNNN
+#: Longest song rendered from MIDI when the source has no readable mix (s): a stuck note
+#: (a note-on without note-off, which lasts to the file's last event) cannot render an hour.
+MAX_RENDER_S = 15 * 60.0
 
 
 def default_soundfont() -> Path:
@@ -236,7 +239,10 @@ def render_midi_corpus(
     sr: int = 22050, progress: Callable[[int], None] | None = None,
 ) -> list[str]:
     """Render the MIDI files of existing AAM tracks with the SoundFont (ids 2NNNN), keeping
-    their sections, so SoundFont and AAM timbres can be compared on the same songs."""
+    their sections, so SoundFont and AAM timbres can be compared on the same songs.
+
+    A song lasts until its last note ends plus 1 s, but never longer than the source's mix
+    (``MAX_RENDER_S`` without one); notes and sections past that are cut."""
     renderer = Renderer(soundfont, sr=sr)
     rng = np.random.default_rng(seed)
     ids = []
@@ -244,9 +250,12 @@ def render_midi_corpus(
         notes = {k: v for k, v in track.midi_notes.items() if len(v)}
         if not notes:
             continue
-        length = max(float(v[:, 1].max()) for v in notes.values()) + 1.0
-        secs = [(s.start, s.mark, list(s.instruments), s.tempo, s.key) for s in track.segments] \
-            if track.segments_path else None
+        length = min(max(float(v[:, 1].max()) for v in notes.values()) + 1.0,
+                     _render_cap(track))
+        notes = {k: _clip_notes(v, length) for k, v in notes.items()}
+        notes = {k: v for k, v in notes.items() if len(v)}
+        secs = [(s.start, s.mark, list(s.instruments), s.tempo, s.key) for s in track.segments
+                if s.start < length] if track.segments_path else None
         new = str(FROM_MIDI_OFFSET + int(tid))
         _mix_and_write(dest, new, renderer, notes, int(length * sr), secs, rng)
         ids.append(new)
@@ -257,3 +266,18 @@ def render_midi_corpus(
     return ids
 
 
+def _render_cap(track) -> float:
+    """Longest rendering of a track: its mix's duration, else ``MAX_RENDER_S``."""
+    if track.mix_path is None:
+        return MAX_RENDER_S
+    try:
+        return min(track.duration, MAX_RENDER_S)
+    except InstdetError:  # an unreadable mix: validate reports it; the default cap holds
+        return MAX_RENDER_S
+
+
+def _clip_notes(notes: np.ndarray, length: float) -> np.ndarray:
+    """Notes [shape=(n, 4)] that start before ``length``, ending at ``length`` at the latest."""
+    kept = notes[notes[:, 0] < length].copy()
+    kept[:, 1] = np.minimum(kept[:, 1], length)
+    return kept

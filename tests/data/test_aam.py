@@ -109,3 +109,89 @@ def test_bad_files_raise_instdet_error(tmp_path):
         aam.find_tracks(tmp_path / "nope")
     with pytest.raises(InstdetError, match="no AAM tracks"):
         aam.load_tracks(tmp_path)
+
+
+def _stuck_note_midi(path, *, end_s: float) -> None:
+    """A note-on with no note-off, and the file's last event ``end_s`` later (120 bpm, 480 tpb)."""
+    import mido
+
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500_000, time=0),
+                            mido.Message("note_on", note=60, velocity=90, time=0),
+                            mido.MetaMessage("text", text="later", time=int(end_s * 960)),
+                            mido.MetaMessage("end_of_track", time=0)])
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(track)
+    midi.save(str(path))
+
+
+def _set_header(path, offset: int, value: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 2] = value.to_bytes(2, "big")
+    path.write_bytes(bytes(data))
+
+
+SEGMENTS_HEAD = ("@RELATION x\n@ATTRIBUTE a NUMERIC\n@ATTRIBUTE b STRING\n@ATTRIBUTE c NUMERIC\n"
+                 "@ATTRIBUTE d STRING\n@ATTRIBUTE e STRING\n@ATTRIBUTE f STRING\n@DATA\n")
+
+
+def _segments(rows: list[tuple[float, str]]) -> str:
+    return SEGMENTS_HEAD + "".join(
+        f"{t},'{m}',120,'Cmaj','{'[]' if m == 'end' else '[Drums,Flute,Piano]'}','[]'\n"
+        for t, m in rows)
+
+
+# (damage, the one line validate gives for track 0002)
+HARDENED = {
+    "sections going backwards": (
+        lambda d: (d / "annotations" / "0002_segments.arff").write_text(
+            _segments([(0.0, "A"), (4.0, "B"), (2.0, "A"), (6.0, "end")])),
+        "0002_segments.arff: section times go backwards (2.000 s after 4.000 s, row 3)"),
+    "onsets going backwards": (
+        lambda d: (d / "annotations" / "0002_onsets.arff").write_text(
+            (d / "annotations" / "0002_onsets.arff").read_text().replace("\n0.5,", "\n0.1,", 1)),
+        "0002_onsets.arff: event times go backwards (0.100 s after 0.250 s, row 3)"),
+    "sections past the mix": (
+        lambda d: (d / "annotations" / "0002_segments.arff").write_text(
+            _segments([(0.0, "A"), (60.0, "end")])),
+        "0002_segments.arff: annotations run to 60.00 s, 54.00 s past the end of the mix (6.00 s)"),
+    "stuck MIDI note": (
+        lambda d: _stuck_note_midi(d / "midis" / "0002_Flute.mid", end_s=3600.0),
+        "0002_Flute.mid: notes run to 3600.00 s, 3594.00 s past the end of the mix (6.00 s)"),
+    "MIDI with 0 ticks per beat": (
+        lambda d: _set_header(d / "midis" / "0002_Flute.mid", 12, 0),
+        "0002_Flute.mid: malformed MIDI file (0 ticks per quarter note in its header)"),
+    "MIDI with 0 tracks": (
+        lambda d: _set_header(d / "midis" / "0002_Flute.mid", 10, 0),
+        "0002_Flute.mid: malformed MIDI file (its header announces 0 tracks)"),
+    "MIDI with SMPTE timing": (
+        lambda d: _set_header(d / "midis" / "0002_Flute.mid", 12, 0xE728),
+        "0002_Flute.mid: malformed MIDI file (SMPTE time division is not supported)"),
+}
+
+
+@pytest.mark.parametrize("damage", list(HARDENED))
+def test_validate_reports_inconsistent_files(tmp_path, tiny, damage):
+    import shutil
+
+    d = tmp_path / "d"
+    shutil.copytree(tiny, d)
+    make, message = HARDENED[damage]
+    make(d)
+    _, problems = aam.validate(d)
+    assert list(problems) == ["0002"] and problems["0002"] == [message], problems
+
+
+def test_a_named_pipe_in_place_of_the_mix_does_not_hang(tmp_path, tiny):
+    import os
+    import shutil
+
+    d = tmp_path / "d"
+    shutil.copytree(tiny, d)
+    mix = d / "audio-mixes" / "0002_mix.flac"
+    mix.unlink()
+    os.mkfifo(mix)
+    _, problems = aam.validate(d)
+    assert problems["0002"] == [f"{mix}: not a regular file (a named pipe, device or socket); "
+                                "refused"]
+    with pytest.raises(InstdetError, match="not a regular file"):
+        aam.find_tracks(d)["0002"].audio()

@@ -1,4 +1,6 @@
 import glob
+import os
+import struct
 
 import numpy as np
 import pretty_midi
@@ -31,3 +33,44 @@ def test_broken_midi(tmp_path, data):
     p.write_bytes(data)
     with pytest.raises(InstdetError):
         load_midi_notes(p)
+
+
+def _smf(*, ntrks=1, division=480, tempo=500_000, with_track=True) -> bytes:
+    """A one-note Standard MIDI File, its header fields set by hand."""
+    head = b"MThd" + struct.pack(">IHHH", 6, 1, ntrks, division)
+    body = (b"\x00\xff\x51\x03" + tempo.to_bytes(3, "big")  # tempo
+            + b"\x00\x90\x3c\x64" + b"\x83\x60\x80\x3c\x00"  # note 60 on, off 480 ticks later
+            + b"\x00\xff\x2f\x00")
+    return head + (b"MTrk" + struct.pack(">I", len(body)) + body if with_track else b"")
+
+
+def test_hand_made_file_loads(tmp_path):
+    p = tmp_path / "ok.mid"
+    p.write_bytes(_smf())
+    np.testing.assert_allclose(load_midi_notes(p), [[0.0, 0.5, 60, 100]])
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"division": 0}, "x.mid: malformed MIDI file (0 ticks per quarter note in its header)"),
+        ({"ntrks": 0, "with_track": False}, "x.mid: malformed MIDI file (its header announces 0 tracks)"),
+        ({"division": 0xE728}, "x.mid: malformed MIDI file (SMPTE time division is not supported)"),
+        ({"tempo": 0}, "x.mid: malformed MIDI file (a tempo of 0 microseconds per quarter note at tick 0)"),
+        ({"ntrks": 2}, "x.mid: malformed MIDI file (missing MTrk chunk)"),
+    ],
+)
+def test_headers_that_cannot_time_notes(tmp_path, fields, message):
+    p = tmp_path / "x.mid"
+    p.write_bytes(_smf(**fields))
+    with pytest.raises(InstdetError) as info:
+        load_midi_notes(p)
+    assert str(info.value) == message
+
+
+def test_pipe_and_folder_refused(tmp_path):
+    os.mkfifo(tmp_path / "x.mid")
+    with pytest.raises(InstdetError, match=r"x.mid: not a regular file"):
+        load_midi_notes(tmp_path / "x.mid")  # read_bytes() would block forever
+    with pytest.raises(InstdetError, match="is a folder"):
+        load_midi_notes(tmp_path)

@@ -4,8 +4,10 @@ import torch
 from instdet.errors import InstdetError
 from instdet.models import MODELS, build_model, count_parameters
 
+SINGLE = [m for m in MODELS if m != "ensemble"]
 
-@pytest.mark.parametrize("name", list(MODELS))
+
+@pytest.mark.parametrize("name", SINGLE)
 @pytest.mark.parametrize("t", [1, 7, 300])
 def test_shapes(name, t):
     model = build_model(name, n_mels=128, n_classes=31).eval()
@@ -15,7 +17,7 @@ def test_shapes(name, t):
     assert count_parameters(model) > 10_000
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", SINGLE)
 def test_frames_are_independent_of_batch_mates(name):
     model = build_model(name, n_mels=64, n_classes=31).eval()
     x = torch.randn(3, 50, 64)
@@ -40,3 +42,30 @@ def test_bad_names():
         build_model("resnet", n_mels=128, n_classes=31)
     with pytest.raises(InstdetError, match="unknown settings"):
         build_model("mlp", n_mels=128, n_classes=31, settings={"depth": 3})
+
+
+def test_ensemble_is_the_weighted_mean_of_its_members():
+    members = [{"model": "mlp", "settings": {"context": 0}}, {"model": "seedmlp", "settings": {}}]
+    ens = build_model("ensemble", n_mels=128, n_classes=31,
+                      settings={"members": members, "weights": [3.0, 1.0]}).eval()
+    x = torch.randn(2, 20, 128)
+    with torch.no_grad():
+        p = torch.sigmoid(ens(x))
+        want = 0.75 * torch.sigmoid(ens.members[0](x)) + 0.25 * torch.sigmoid(ens.members[1](x))
+    torch.testing.assert_close(p, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("settings", [{"members": [], "weights": []},
+                                      {"members": [{"model": "mlp"}], "weights": [1, 2]},
+                                      {"members": [{"model": "mlp"}], "weights": [-1]}])
+def test_bad_ensembles(settings):
+    with pytest.raises(InstdetError, match="ensemble"):
+        build_model("ensemble", n_mels=128, n_classes=31, settings=settings)
+
+
+@pytest.mark.parametrize("name, t", [("convtf", 1), ("convtf", 5), ("convtf", 301), ("crnn", 7)])
+def test_time_pooled_models_give_every_frame_an_output(name, t):
+    settings = {"time_pool": 4}
+    model = build_model(name, n_mels=128, n_classes=31, settings=settings).eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, t, 128)).shape == (1, t, 31)
