@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from _common import ROOT, machine
 
-PAGES = ["home", "dataset", "models", "tracks", "confusions", "postprocess", "realcase"]
+PAGES = ["home", "dataset", "models", "tracks", "confusions", "postprocess", "realcase",
+         "glossary"]
 
 
 def render(page: str) -> float:

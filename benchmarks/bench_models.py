@@ -1,10 +1,15 @@
-"""Models on this CPU: parameters, training frames per second, and inference on a 3-minute
-song: each model alone and all shipped models together (warm, median of 5), plus the
-real-case page's first upload in a fresh process (imports, model loading and prediction).
+"""Models on this CPU, before and after the CPU-first changes, measured in one run:
+parameters, training frames per second, prediction on a 3-minute song; then all shipped
+models through the real-case path (decode once, then ``predict_many``), warm and in a fresh
+process; and whether two one-thread runs beat one two-thread run.
 
     python benchmarks/bench_models.py
+
+"before": the shipped architectures of the previous release (CNN-Transformer at the full
+frame rate with 32-128 channels, the seed's CRNN). "after": what the sweep trains now.
 """
 
+import os
 import subprocess
 import sys
 import time
@@ -12,15 +17,24 @@ import time
 import numpy as np
 import torch
 
-from _common import ROOT, machine, three_minute_song, timed
+from _common import AAM_TINY, ROOT, machine, three_minute_song, timed
 from instdet.features import logmel
-from instdet.inference import Predictor, predict_many
-from instdet.models import MODELS, build_model, count_parameters
+from instdet.inference import Predictor, predict_many, predict_logits
+from instdet.models import build_model, count_parameters
+
+CONFIGS = [
+    ("mlp", "mlp", {}),
+    ("crnn before (seed's, full rate)", "crnn", {"time_pool": 1}),
+    ("crnn after (time pooled x4)", "crnn", {"time_pool": 4}),
+    ("convtf before (full rate)", "convtf", {"channels": [32, 64, 96, 128], "time_pool": 1,
+                                             "skip": False}),
+    ("convtf after (time pooled x4)", "convtf", {}),
+]
 
 
-def train_fps(name: str, *, batch: int = 16, crop: int = 256) -> float:
+def train_fps(name: str, settings: dict, *, batch: int = 16, crop: int = 256) -> float:
     torch.manual_seed(0)
-    model = build_model(name, n_mels=128, n_classes=31)
+    model = build_model(name, n_mels=128, n_classes=31, settings=settings)
     opt = torch.optim.Adam(model.parameters())
     x = torch.randn(batch, crop, 128)
     y = torch.rand(batch, crop, 31).round()
@@ -34,37 +48,59 @@ def train_fps(name: str, *, batch: int = 16, crop: int = 256) -> float:
     return batch * crop / timed(step, repeat=5, warmup=2)
 
 
+def predict_s(name: str, settings: dict, feats: np.ndarray) -> float:
+    model = build_model(name, n_mels=128, n_classes=31, settings=settings).eval()
+    return timed(lambda: predict_logits(model, feats), repeat=5)
+
+
+def parallel_runs(threads_each: int, runs: int) -> float:
+    """Frames per second of ``runs`` processes training convtf at once."""
+    code = ("import sys; sys.path.insert(0, %r); import torch; torch.set_num_threads(%d); "
+            "from bench_models import train_fps; print(train_fps('convtf', {}))"
+            % (str(ROOT / "benchmarks"), threads_each))
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+             for _ in range(runs)]
+    return sum(float(p.communicate()[0].strip().splitlines()[-1]) for p in procs)
+
+
 def main():
     print(f"machine: {machine()}")
-    runs = sorted(p.parent for p in (ROOT / "saved_models").glob("*/model.pt"))
     y = three_minute_song()
     feats = logmel(y)
-    print("| model | parameters | training frames/s (batch 16 x 256) | predict 3 min (s) |")
+    print("| model | parameters | training frames/s, 2 threads (1 thread) | predict 3 min (s) |")
     print("|---|---|---|---|")
-    for name in MODELS:
-        model = build_model(name, n_mels=128, n_classes=31)
-        run = next((r for r in runs if r.name.startswith(name + "-")), None)
-        pred = Predictor.from_run(run, device="cpu") if run else None
-        t = timed(lambda: pred.predict_features(feats)) if pred else float("nan")
-        print(f"| {name} | {count_parameters(model):,} | {train_fps(name):,.0f} | {t:.3f} |")
+    for label, name, settings in CONFIGS:
+        params = count_parameters(build_model(name, n_mels=128, n_classes=31, settings=settings))
+        fps2 = train_fps(name, settings)
+        torch.set_num_threads(1)
+        fps1 = train_fps(name, settings)
+        torch.set_num_threads(os.cpu_count() or 1)
+        print(f"| {label} | {params:,} | {fps2:,.0f} ({fps1:,.0f}) | "
+              f"{predict_s(name, settings, feats):.3f} |", flush=True)
+    one = parallel_runs(os.cpu_count() or 1, 1)
+    two = parallel_runs(1, 2)
+    print(f"convtf training, one run on {os.cpu_count()} threads: {one:,.0f} frames/s; two runs "
+          f"on one thread each: {two:,.0f} frames/s together ({two / one:.2f}x)")
+
+    runs = sorted(p.parent for p in (ROOT / "saved_models").glob("*/model.pt"))
     predictors = {r.name: Predictor.from_run(r, device="cpu") for r in runs}
-    total = timed(lambda: predict_many(predictors, y, sr=22050))
+    total = timed(lambda: predict_many(predictors, y, sr=22050), repeat=3)
     feat = timed(lambda: logmel(y))
     print(f"all {len(predictors)} shipped models on a 3-min song, warm: {total:.2f} s "
-          f"(of which log-mel {feat:.2f} s)")
-    code = ("import time; t=time.perf_counter(); import numpy as np; "
-            "from pathlib import Path; from instdet.inference import Predictor, predict_many; "
+          f"(of which log-mel {feat:.2f} s; median of 3)")
+    song = AAM_TINY / "audio-mixes-mp3" / "2462_mix.mp3"
+    code = ("import time; t=time.perf_counter(); from pathlib import Path; "
+            "from instdet.inference import Predictor, predict_many; "
             "from instdet.audio import load_audio; "
             f"runs=sorted(p.parent for p in Path(r'{ROOT / 'saved_models'}').glob('*/model.pt')); "
             "ps={r.name: Predictor.from_run(r, device='cpu') for r in runs}; "
-            f"y=load_audio(r'{ROOT.parent / 'shared' / 'aam-tiny' / 'audio-mixes-mp3' / '2462_mix.mp3'}'); "
-            "predict_many(ps, y, sr=22050); print(time.perf_counter()-t)")
+            f"y=load_audio(r'{song}'); predict_many(ps, y, sr=22050); print(time.perf_counter()-t)")
     colds = []
     for _ in range(3):
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
         colds.append(time.perf_counter() - t)
-    print(f"first upload in a fresh process (imports + {len(runs)} models + one song): "
+    print(f"first song in a fresh process (imports + {len(runs)} models + decode + predict): "
           f"{np.median(colds):.2f} s (median of 3)")
 
 

@@ -15,7 +15,7 @@ from instdet.inference import Predictor
 def main():
     print(f"machine: {machine()}")
     feats = logmel(three_minute_song())
-    for name in ("convtf-n300-s0", "crnn-n300-s0", "mlp-n300-s0"):
+    for name in ("convtf-n300-s0", "crnn-n300-s0", "mlp-n300-s0", "release-ensemble"):
         run = ROOT / "saved_models" / name
         if not (run / "model.pt").exists():
             continue

@@ -32,8 +32,9 @@ AUDIO_SUFFIXES = (".flac", ".wav", ".mp3", ".ogg")
 MAX_DURATION_S = 15 * 60.0
 #: Most memory the decoded output may take by default (bytes of float32 samples).
 MAX_DECODED_BYTES = 1 << 30
-#: Shortest signal worth analysing (seconds): below it every model answers noise.
-MIN_SECONDS = 1.0
+#: Shortest signal analysed at all (seconds, about 4 frames): below it every model answers
+#: noise. Clips under a few seconds are analysed with a caution (``instdet.verdict``).
+MIN_SECONDS = 0.1
 #: Largest sample magnitude accepted: decoded audio lies in [-1, 1]; float files may clip a
 #: little above, but 1e3 (+60 dBFS) is damage or unscaled integers, and 1e18 overflows float32
 #: spectra into NaN features.

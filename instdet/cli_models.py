@@ -18,12 +18,19 @@ def _ids(text: str | None) -> tuple[str, ...]:
     return tuple(x.strip() for x in (text or "").split(",") if x.strip())
 
 
-def _settings(pairs: list[str] | None) -> dict:
+def _settings(pairs: list[str] | None, model: str | None = None) -> dict:
+    """``--set KEY=VALUE`` pairs as settings; ``MODEL.KEY=VALUE`` applies to that model only
+    (a sweep trains several)."""
     out = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep:
             raise InstdetError(f"--set expects KEY=VALUE, got {pair!r}")
+        scope, dot, name = key.partition(".")
+        if dot:
+            if scope != model:
+                continue
+            key = name
         try:
             out[key] = json.loads(value)
         except ValueError:
@@ -35,7 +42,7 @@ def _train_config(args, model: str, train_size: int | None):
     from instdet.training import TrainConfig
 
     return TrainConfig(
-        model=model, model_settings=_settings(args.set), data=tuple(str(d) for d in args.data),
+        model=model, model_settings=_settings(args.set, model), data=tuple(str(d) for d in args.data),
         train_size=train_size, test_ids=_ids(args.test_ids), val_ids=_ids(args.val_ids),
         label_source=args.labels, epochs=args.epochs, patience=args.patience,
         steps_per_epoch=args.steps, batch_size=args.batch_size, crop_frames=args.crop,
@@ -175,29 +182,31 @@ def cmd_evaluate(args) -> int:
     from instdet.checkpoint import load_checkpoint
     from instdet.runs import EvalDir, RunDir
 
-    run = RunDir(args.run)
-    load_checkpoint(run.checkpoint)  # a bad run fails before any audio is read
-    if args.eval_name:
-        EvalDir(args.results, run.run_id, args.eval_name)  # a name that leaves its folder fails now
-    data = args.data
-    if not data:
-        if not run.config_path.exists():
-            raise InstdetError(f"{args.run}: not a run folder (no config.json); give --data")
-        data = run.config().get("train", {}).get("data") or []
+    runs = [RunDir(r) for r in args.run]
+    for run in runs:  # a bad run or name fails before any audio is read
+        load_checkpoint(run.checkpoint)
+        if args.eval_name:
+            EvalDir(args.results, run.run_id, args.eval_name)
+    for run in runs:
+        data = args.data
         if not data:
-            raise InstdetError(f"{args.run}: its config names no data folder; give --data")
-    metrics = _evaluate(run.path, args, data=data)
-    if args.json:
-        ev = EvalDir(args.results, metrics["run_id"], metrics["eval"])
-        out = dict(metrics["postprocessed"])
-        out.update(run_id=metrics["run_id"], eval=metrics["eval"], n_tracks=metrics["n_tracks"],
-                   raw=metrics["raw"],
-                   per_instrument=json.loads(ev.per_instrument().to_json(orient="records")))
-        print(json.dumps(out))
-    else:
-        for stage in ("raw", "postprocessed"):
-            vals = ", ".join(f"{k} {v:.4f}" for k, v in metrics[stage].items())
-            print(f"{stage}: {vals}")
+            if not run.config_path.exists():
+                raise InstdetError(f"{run.path}: not a run folder (no config.json); give --data")
+            data = run.config().get("train", {}).get("data") or []
+            if not data:
+                raise InstdetError(f"{run.path}: its config names no data folder; give --data")
+        metrics = _evaluate(run.path, args, data=data)
+        if args.json:
+            ev = EvalDir(args.results, metrics["run_id"], metrics["eval"])
+            out = dict(metrics["postprocessed"])
+            out.update(run_id=metrics["run_id"], eval=metrics["eval"], n_tracks=metrics["n_tracks"],
+                       raw=metrics["raw"],
+                       per_instrument=json.loads(ev.per_instrument().to_json(orient="records")))
+            print(json.dumps(out))
+        else:
+            for stage in ("raw", "postprocessed"):
+                vals = ", ".join(f"{k} {v:.4f}" for k, v in metrics[stage].items())
+                print(f"{run.run_id} {stage}: {vals}")
     return 0
 
 
@@ -211,8 +220,14 @@ def cmd_predict(args) -> int:
     refuse_overwriting_input(args.out, args.audio, Path(args.run) / "model.pt")
     if args.out is not None and args.out.suffix.lower() in (".mp3", ".wav", ".flac", ".ogg", ".pt"):
         raise InstdetError(f"--out {args.out}: the frame table is CSV; name it .csv")
+    from instdet.verdict import MIN_SECONDS
+
     predictor = Predictor.from_run(args.run)
     pred = predictor.predict(args.audio)
+    seconds = len(pred.times) / pred.frame_rate
+    if seconds < MIN_SECONDS:
+        print(f"instdet: caution: {seconds:.1f} s of audio is too short to judge; read the "
+              "answer as a guess", file=sys.stderr)
     table = pd.DataFrame(pred.active.astype(np.uint8), columns=list(pred.instruments))
     table.insert(0, "time_s", np.round(pred.times, 4))
     if args.out:
@@ -258,7 +273,8 @@ def add_commands(sub) -> None:
         p.add_argument("--data", action="append", type=Path, default=[],
                        help="AAM-layout folder or feature pack (repeat for several)")
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="model setting, e.g. --set hidden=512")
+                       help="model setting, e.g. --set hidden=512; MODEL.KEY=VALUE sets it for "
+                            "that model only (--set crnn.time_pool=4)")
         p.add_argument("--test-ids", help="comma list of track ids held out as the test split")
         p.add_argument("--val-ids", help="comma list of track ids used for validation")
         p.add_argument("--labels", default="auto", choices=["auto", "midi", "onsets", "segments"])
@@ -309,8 +325,8 @@ def add_commands(sub) -> None:
     common(p)
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("evaluate", help="score a run and write its results")
-    p.add_argument("run", type=Path)
+    p = sub.add_parser("evaluate", help="score runs and write their results")
+    p.add_argument("run", type=Path, nargs="+", help="run folder(s)")
     p.add_argument("--data", action="append", type=Path, default=[])
     p.add_argument("--labels", default="auto", choices=["auto", "midi", "onsets", "segments"])
     p.add_argument("--ids", help="comma list of track ids to evaluate on")

@@ -21,6 +21,7 @@ Writes results/data_experiment.csv (one row per condition, stage and fold, plus 
 and prints the table of the README.
 """
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,7 +37,7 @@ from instdet.training import TrainConfig, train_parallel
 
 ROOT = Path(__file__).resolve().parents[1]
 AAM = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "aam-tiny"
-WORK = ROOT / "work" / "data_experiment"
+WORK = Path(os.environ.get("INSTDET_WORK", ROOT / "work")) / "data_experiment"
 CONDITIONS = {"real+remix": (200, 0), "real+sampled": (0, 200), "real+both": (100, 100)}
 BUDGET = dict(epochs=10, patience=4, steps_per_epoch=100, batch_size=16, crop_frames=256,
               seed=0)

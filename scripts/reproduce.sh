@@ -1,31 +1,46 @@
 #!/usr/bin/env bash
-# Rebuild everything shipped in saved_models/ and results/ from ../shared/aam-tiny.
+# Rebuild everything shipped in saved_models/ and results/ from ../shared/aam-tiny, on a
+# 2-core CPU, no GPU (about 50 minutes; the log with each stage's time goes to
+# results/reproduce_log.txt).
 #
 #   scripts/reproduce.sh [AAM_DIR] [STAGE ...]
-#   stages: data sweep sweep-all evaluate stats (default: all, in that order)
+#   stages: data seed sweep release evaluate stats (default: all, in that order)
 #
-# Real tracks 2462, 2841, 3000 are the real test set: never trained on, never used to pick a
-# model or a threshold, and their stems are not remixed. 1014 and 2720 are the validation
-# tracks (early stopping, post-processing). The other 7 real tracks and 400 stem remixes of
-# them are the training pool; remixes 10361-10400 are held out as the generated test split.
-# The size-320 runs ("all-" prefix) train on real + remixes 10001-10100 + 220 SoundFont songs
-# (`instdet data synth`, 30-60 s each); songs 30221-30240 are their synthetic test split.
+# Real songs 2462, 2841, 3000 are the real test set: never trained on, never used to pick a
+# model or a post-processing, and their stems are neither remixed nor cut into the note bank.
+# 1014 and 2720 are the sweep's validation songs (early stopping, post-processing); they give
+# no note or stem to any generated song either. The other 7 real songs are the training pool,
+# with 300 note-sampler songs of 20 s (`instdet data sample`) for sizes 75/150/300, and with
+# 100 stem remixes and 220 sampled songs for size 320 (the all- runs). Held out as generated
+# test sets: remixes 10361-10400 and sampled songs 40301-40340.
+# The release models train on all 12 real songs; their score is cross-validated
+# (scripts/release.py). The seed's four MLPs are imported from ../shared/seed-models.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 AAM=${1:-../shared/aam-tiny}
 shift || true
-STAGES=${*:-data sweep sweep-all evaluate stats}
+STAGES=${*:-data seed sweep release evaluate stats}
 WORK=${INSTDET_WORK:-work}
+SEEDS=${SEED_MODELS:-$(dirname "$AAM")/seed-models}
+PATH="$PWD/.venv/bin:$PATH"  # the project's environment when there is one
+LOG=results/reproduce_log.txt
 SEED=0
 TEST_REAL=2462,2841,3000
 VAL=1014,2720
 TEST_REMIX=$(seq -s, 10361 10400)
-TEST_SYNTH=$(seq -s, 30221 30240)
+TEST_SAMPLED=$(seq -s, 40301 40340)
 run() { echo "+ $*" >&2; "$@"; }
+stamp() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$LOG.tmp"; }
+: > "$LOG.tmp"
+echo "# scripts/reproduce.sh $AAM $STAGES, $(date -u +%FT%TZ), $(nproc) cores, $(python3 -c 'import platform; print(platform.machine())')" >> "$LOG.tmp"
+printf 'stage\tseconds\tminutes\n' >> "$LOG.tmp"
+total0=$(date +%s)
 
 for stage in $STAGES; do
+  t0=$(date +%s)
   case $stage in
   data)
-    # Training pool without the real test tracks, as links (no copy of the audio).
+    # The sweep's pool without the real test songs, as links (no copy of the audio).
     rm -rf "$WORK/realtrain"
     for f in "$AAM"/*/*; do
       id=$(basename "$f" | cut -c1-4)
@@ -35,50 +50,59 @@ for stage in $STAGES; do
     done
     run instdet data remix --source "$AAM" --dest "$WORK/remix" --n-tracks 400 --seed 1 \
       --exclude "$TEST_REAL,$VAL"
-    run instdet data validate "$WORK/remix" | tail -1
-    # One file of features and labels: lets the sweep run on a machine without the audio.
-    run instdet features "$WORK/realtrain" "$WORK/remix" --pack "$WORK/gpu/train_pack.npz"
-    run instdet data synth --dest "$WORK/synth" --n-tracks 240 --seed 11 --min-seconds 30 --max-seconds 60
-    run instdet features "$WORK/realtrain" "$WORK/remix" "$WORK/synth" \
-      --ids 1-3000,10001-10100,30001-30240 --pack "$WORK/gpu/all_pack.npz"
+    run instdet data sample --source "$AAM" --dest "$WORK/sampled" --n-tracks 340 --seed 2 \
+      --seconds 20-20 --exclude "$TEST_REAL,$VAL"
+    run instdet data validate "$WORK/sampled" | tail -1
+    # Features and labels of each training set in one file (a machine without the audio
+    # can train from it).
+    run instdet features "$WORK/realtrain" "$WORK/sampled" --ids 1-3000,40001-40340 \
+      --pack "$WORK/packs/sampled.npz"
+    run instdet features "$WORK/realtrain" "$WORK/remix" "$WORK/sampled" \
+      --ids 1-3000,10001-10100,40001-40220,40301-40340 --pack "$WORK/packs/all.npz"
+    ;;
+  seed)
+    for spec in "75tracks_5epochs 75 5" "75tracks_50epochs 75 50" "150tracks_50epochs 150 50" \
+                "300tracks_50epochs 300 50"; do
+      set -- $spec
+      run instdet import-seed "$SEEDS/mlp_best_$1.pth" --train-size "$2" --epochs "$3" \
+        --runs saved_models --overwrite
+    done
     ;;
   sweep)
-    # Every (model, size) pair trains in its own process; SWEEP_PARALLEL=0 runs them one by one
-    # (on a laptop CPU). The shipped runs were trained in parallel on one GPU.
-    for model in mlp crnn convtf; do
-      for size in ${SIZES:-75 150 300}; do
-        cmd=(instdet sweep --models "$model" --sizes "$size" \
-          --data "$WORK/gpu/train_pack.npz" --val-ids "$VAL" --test-ids "$TEST_REMIX" \
-          --epochs 30 --patience 8 --steps 100 --batch-size 32 --crop 512 --seed $SEED \
-          --runs saved_models)
-        if [ "${SWEEP_PARALLEL:-1}" = 1 ]; then run "${cmd[@]}" & else run "${cmd[@]}"; fi
-      done
-    done
-    wait
+    # Two runs at a time, one core each (faster than one run on two cores). The CRNN pools
+    # time by 4 before its BiLSTM (`--set crnn.time_pool=1` is the seed's exact CRNN, 4x
+    # slower on a CPU: benchmarks/README.md).
+    common=(--val-ids "$VAL" --epochs 10 --patience 4 --steps 100 --batch-size 16 --crop 256
+            --seed $SEED --runs saved_models --jobs 2 --set crnn.time_pool=4)
+    run instdet sweep --models convtf,crnn,mlp --sizes 75,150,300 \
+      --data "$WORK/packs/sampled.npz" --test-ids "$TEST_SAMPLED" "${common[@]}"
+    run instdet sweep --models convtf,crnn,mlp --sizes 320 --prefix all- \
+      --data "$WORK/packs/all.npz" --test-ids "$TEST_SAMPLED" "${common[@]}"
     ;;
-  sweep-all)
-    for model in mlp crnn convtf; do
-      cmd=(instdet sweep --models "$model" --sizes 320 --prefix all- \
-        --data "$WORK/gpu/all_pack.npz" --val-ids "$VAL" --test-ids "$TEST_SYNTH" \
-        --epochs 30 --patience 8 --steps 100 --batch-size 32 --crop 512 --seed $SEED \
-        --runs saved_models)
-      if [ "${SWEEP_PARALLEL:-1}" = 1 ]; then run "${cmd[@]}" & else run "${cmd[@]}"; fi
-    done
-    wait
+  release)
+    run python scripts/release.py "$AAM"
     ;;
   evaluate)
-    for run_dir in saved_models/*/; do
-      run instdet evaluate "$run_dir" --data "$AAM" --ids "$TEST_REAL" --name real-test
-      run instdet evaluate "$run_dir" --data "$WORK/remix" --ids "$TEST_REMIX" --name remix-test
-      run instdet evaluate "$run_dir" --data "$WORK/synth" --ids "$TEST_SYNTH" --name synth-test
-    done
+    # Release runs trained on every real song: their score is cross-validated instead.
+    runs=$(ls -d saved_models/*/ | grep -v '/release-')
+    run instdet evaluate $runs --data "$AAM" --ids "$TEST_REAL" --name real-test
+    run instdet evaluate $runs --data "$WORK/sampled" --ids "$TEST_SAMPLED" --name sampled-test
+    run instdet evaluate $runs --data "$WORK/remix" --ids "$TEST_REMIX" --name remix-test
     ;;
   stats)
     run instdet data stats "$AAM" --out results/dataset_stats_aam-tiny.csv \
       --cooccurrence results/cooccurrence_aam-tiny.csv
+    run instdet data stats "$WORK/sampled" --out results/dataset_stats_sampled.csv \
+      --cooccurrence results/cooccurrence_sampled.csv
     run instdet data stats "$WORK/remix" --out results/dataset_stats_remix.csv \
       --cooccurrence results/cooccurrence_remix.csv
     ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
+  t1=$(date +%s)
+  stamp "$stage" "$((t1 - t0))" "$(awk "BEGIN{printf \"%.1f\", ($t1 - $t0) / 60}")"
 done
+total=$(( $(date +%s) - total0 ))
+stamp total "$total" "$(awk "BEGIN{printf \"%.1f\", $total / 60}")"
+mv "$LOG.tmp" "$LOG"
+cat "$LOG"

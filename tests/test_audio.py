@@ -63,8 +63,8 @@ def test_missing():
     "y, message",
     [
         (np.zeros(22050 * 2, dtype=np.float32), "x.wav: the audio is silent (no sample above -120 dBFS)"),
-        (np.full(44, 0.1, dtype=np.float32), "x.wav: 2 ms of audio is too short to analyse (at least 1000 ms)"),
-        (np.zeros(0, dtype=np.float32), "x.wav: 0 ms of audio is too short to analyse (at least 1000 ms)"),
+        (np.full(44, 0.1, dtype=np.float32), "x.wav: 2 ms of audio is too short to analyse (at least 100 ms)"),
+        (np.zeros(0, dtype=np.float32), "x.wav: 0 ms of audio is too short to analyse (at least 100 ms)"),
         (np.r_[np.full(22050, 0.1), np.nan], "x.wav: audio holds NaN or infinite samples"),
         (np.r_[np.full(22050, 0.1), -np.inf], "x.wav: audio holds NaN or infinite samples"),
         (np.r_[np.full(22050, 0.1), 1e18], "x.wav: a sample of magnitude 1e+18 is far outside [-1, 1] (damaged or unscaled audio)"),

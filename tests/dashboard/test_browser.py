@@ -21,9 +21,10 @@ PAGES = [
     ("", "Best model on"),
     ("dataset", "Label source: sections vs notes"),
     ("models", "Per-instrument F1 across runs"),
-    ("tracks", "Tracks, worst first"),
-    ("confusions", "Confusion pairs"),
-    ("postprocess", "Post-processing, live"),
+    ("tracks", "Ground truth and up to 4 runs"),
+    ("confusions", "Where a confusion happens"),
+    ("postprocess", "One instrument's thresholds"),
+    ("glossary", "The words the pages use"),
 ]
 
 pytestmark = pytest.mark.browser
@@ -76,7 +77,7 @@ def page(server, tmp_path_factory):
             viewport={"width": 1500, "height": 2000},
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"])
+                  "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
         pg = context.new_page()
         yield pg
         context.close()
@@ -87,7 +88,7 @@ def wait_ready(pg, text: str) -> None:
     # Streamlit shows a running indicator while the script runs.
     pg.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
                          timeout=60_000)
-    pg.wait_for_timeout(1500)  # let plotly finish drawing
+    pg.wait_for_timeout(1500)  # let the charts finish drawing
 
 
 @pytest.mark.parametrize("path, text", PAGES)
@@ -101,27 +102,78 @@ def test_page_renders(page, server, path, text):
     page.screenshot(path=str(SHOTS / f"{path or 'home'}.png"), full_page=True)
 
 
-def test_real_case_upload(page, server, tmp_path):
-    SHOTS.mkdir(exist_ok=True)
+def roll_frame(pg):
+    """The event-roll component's frame (the iframe holding the playhead)."""
+    for _ in range(100):
+        for frame in pg.frames:
+            try:
+                if frame.locator("#playhead").count():
+                    return frame
+            except Exception:
+                continue
+        pg.wait_for_timeout(200)
+    raise AssertionError("no event roll on the page")
+
+
+def song(tmp_path, name, seconds):
     sr = 22050
-    t = np.arange(sr * 6) / sr
+    t = np.arange(int(sr * seconds)) / sr
     y = 0.2 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
     y += 0.05 * np.random.default_rng(0).standard_normal(len(t)) * (t % 0.5 < 0.05)
-    song = tmp_path / "my song é.wav"
-    sf.write(song, y, sr)
+    path = tmp_path / name
+    sf.write(path, y, sr)
+    return path
+
+
+def test_real_case(page, server, tmp_path):
+    SHOTS.mkdir(exist_ok=True)
     page.goto(f"{server}/realcase")
-    wait_ready(page, "Upload a song")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(song))
-    wait_ready(page, "analysed by")
-    body = page.inner_text("body")
-    assert "Share of time each instrument is active" in body
-    assert "Where the models agree" in body
+    wait_ready(page, "Choose the models")
+    upload = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    upload.set_input_files(str(song(tmp_path, "my song é.wav", 8.0)))
+    wait_ready(page, "Instruments heard")
+    assert "heard by" in page.inner_text("body")
     assert not page.locator('[data-testid="stException"]').count()
     page.screenshot(path=str(SHOTS / "realcase.png"), full_page=True)
-    # bad input: a text file named .mp3 gets a one-line error and the app keeps running
+
+    # The playhead follows playback, and a click on the rolls seeks.
+    frame = roll_frame(page)
+    frame.evaluate("document.getElementById('player').play()")
+    page.wait_for_timeout(2000)
+    assert float(frame.evaluate("document.body.dataset.playhead")) > 0.5
+    frame.evaluate("document.getElementById('player').pause()")
+    box = frame.locator("svg").bounding_box()
+    left = 170  # the rolls start after the instrument names
+    frame.locator("svg").click(position={"x": left + 0.75 * (box["width"] - left - 10), "y": 40})
+    page.wait_for_timeout(300)
+    assert abs(float(frame.evaluate("document.getElementById('player').currentTime")) - 6.0) < 0.5
+
+    # Another page and back: the verdict is there again without running the models.
+    page.goto(f"{server}/models")
+    wait_ready(page, "Models by training size")
+    page.goto(f"{server}/realcase")
+    page.get_by_text("Instruments heard").first.wait_for(timeout=10_000)
+    assert "my song é.wav: 8.0 s" in page.inner_text("body")
+    assert not page.get_by_text("Running ").count()
+
+    # A 0.2-s clip is analysed with a caution; a text file named .mp3 gets one line.
+    upload.set_input_files(str(song(tmp_path, "blip.wav", 0.2)))
+    wait_ready(page, "too short to judge")
+    page.screenshot(path=str(SHOTS / "realcase_short.png"), full_page=True)
     bad = tmp_path / "notes.mp3"
     bad.write_text("this is not audio")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    upload.set_input_files(str(bad))
     page.locator('[data-testid="stAlertContentError"]').first.wait_for(timeout=60_000)
     assert "notes.mp3" in page.locator('[data-testid="stAlertContentError"]').first.inner_text()
     page.screenshot(path=str(SHOTS / "realcase_error.png"), full_page=True)
+
+
+def test_confusion_pair_opens_the_song_in_tracks(page, server):
+    page.goto(f"{server}/confusions")
+    wait_ready(page, "Where a confusion happens")
+    link = page.get_by_text("Song ", exact=False).first
+    link.click()
+    wait_ready(page, "Ground truth and up to 4 runs")
+    assert "track=" in page.url and "inst=" in page.url
+    assert not page.locator('[data-testid="stException"]').count()
+    page.screenshot(path=str(SHOTS / "tracks_from_confusion.png"), full_page=True)
