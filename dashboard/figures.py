@@ -84,8 +84,9 @@ def heatmap(df: pd.DataFrame, *, x: str, y: str, value: str, title: str, fmt: st
     sel = alt.selection_point(fields=[x, y], name="cell") if selectable else None
     base = alt.Chart(df).encode(
         x=alt.X(f"{x}:N", sort=x_order, title=x.replace("_", " "),
-                axis=alt.Axis(labelAngle=-45, orient="top")),
-        y=alt.Y(f"{y}:N", sort=y_order, title=y.replace("_", " ")),
+                axis=alt.Axis(labelAngle=-50, orient="top", labelOverlap=False)),
+        y=alt.Y(f"{y}:N", sort=y_order, title=y.replace("_", " "),
+                axis=alt.Axis(labelOverlap=False)),
     )
     rect = base.mark_rect(stroke="white").encode(
         color=alt.Color(f"{value}:Q", scale=scale, title=legend or value),
@@ -110,7 +111,8 @@ def bars(df: pd.DataFrame, *, name: str, value: str, title: str, x_title: str, f
          colour: str = "#4c78a8") -> alt.Chart:
     """Horizontal bars, largest on top, value at the end of each bar."""
     order = df.sort_values(value, ascending=False)[name].tolist()
-    base = alt.Chart(df).encode(y=alt.Y(f"{name}:N", sort=order, title=None),
+    base = alt.Chart(df).encode(y=alt.Y(f"{name}:N", sort=order, title=None,
+                                        axis=alt.Axis(labelOverlap=False)),
                                 x=alt.X(f"{value}:Q", title=x_title))
     chart = base.mark_bar(color=colour) + base.mark_text(align="left", dx=3, fontSize=11).encode(
         text=alt.Text(f"{value}:Q", format=fmt))

@@ -1,24 +1,27 @@
 """Release models: cross-validate the recipe, then train it on every real song.
 
-    python scripts/release.py [AAM_DIR] [--distill]     (about 15 min on 2 CPU cores; 25 with
-                                                          --distill)
+    python scripts/release.py [AAM_DIR] [--compare]    (about 15 min on 2 CPU cores; 25 with
+                                                        --compare)
 
 Recipe: the CNN-Transformer (default settings) trained for a fixed 10 epochs of 100 batches
 (16 x 256 frames, seed 0) on the real songs plus 400 note-sampler songs of 20 s cut from
-those songs' stems, with no held-out songs. Its honest score: 4-fold cross-validation over
-the 12 real songs (3 test songs a fold, 9 for training; the test songs' stems are never in
-the fold's note bank), every song's out-of-fold prediction pooled. Compared, on the 11 songs
-outside the seed's training pool (0080 is inside it):
+those songs' stems, with no held-out songs, distilled from the seed's 300-song MLP (half of
+the loss on its probabilities). Its honest score: 4-fold cross-validation over the 12 real
+songs (3 test songs a fold, 9 for training; the test songs' stems are never in the fold's
+note bank), every song's out-of-fold prediction pooled. Compared on the 11 songs outside the
+seed's training pool (0080 is inside it):
 
     seed-mlp-300        the original project's MLP trained on 300 real AAM songs
     convtf              the recipe
-    convtf+seed         their probabilities blended, the weight chosen on the other folds
-    distilled           (--distill) the recipe with the seed's MLP as a teacher: half the
-                        loss on its probabilities
+    convtf+seed         the recipe and the seed's MLP blended, the recipe counting only for
+                        the instruments its training songs hold, the weight chosen on the
+                        other folds
 
+``--compare`` also trains the recipe without distillation and writes both to
+results/distill_experiment.csv (distillation kept or not by that table).
 Post-processing is chosen on the other folds (nested) and kept only if it does not lower
-F1 micro or macro. Writes results/release_cv.csv, saved_models/release-convtf (trained on
-all 12 songs) and saved_models/release-ensemble (release-convtf + seed-mlp-300 at the weight
+F1 micro or macro. Writes results/release_cv.csv, saved_models/release-convtf (trained on all
+12 songs) and saved_models/release-ensemble (release-convtf + seed-mlp-300 at the weight
 chosen on all out-of-fold predictions), and prints the table of the README.
 """
 
@@ -34,8 +37,8 @@ from instdet.crossval import (Fold, generate, load_oof, make_folds, predict_trac
                               summary_rows)
 from instdet.data.aam import load_tracks
 from instdet.postprocess import PostProcess, tune
-from instdet.release import (choose_weight, make_ensemble, nested_blend, safe_postprocess,
-                             set_postprocess)
+from instdet.release import (choose_weight, coverage, make_ensemble, nested_blend,
+                             safe_postprocess, set_postprocess)
 from instdet.runs import RunDir
 from instdet.seed import import_seed
 from instdet.training import TrainConfig, train, train_parallel
@@ -43,7 +46,7 @@ from instdet.training import TrainConfig, train, train_parallel
 ROOT = Path(__file__).resolve().parents[1]
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 AAM = Path(args[0]) if args else ROOT.parent / "shared" / "aam-tiny"
-DISTILL = "--distill" in sys.argv
+COMPARE = "--compare" in sys.argv
 WORK = Path(os.environ.get("INSTDET_WORK", ROOT / "work")) / "release"
 RUNS = ROOT / "saved_models"
 SEED_DIR = ROOT.parent / "shared" / "seed-models"
@@ -68,12 +71,14 @@ def main():
     tracks = load_tracks(AAM)
     folds = make_folds(tracks, k=4, n_val=0)
     seed = seed_run()
-    plans = {"convtf": {}, **({"distilled": {}} if DISTILL else {})}
+    recipes = {"convtf": {"teacher": str(seed), "distill_weight": 0.5}}
+    if COMPARE:
+        recipes["convtf-plain"] = {}
+    plans = {name: {} for name in recipes}
     todo = []
     for fold in folds:
         data = (str(AAM), *generate(fold, AAM, WORK / "data", sample=N_SAMPLED, seconds=20.0))
-        for name in plans:
-            extra = {"teacher": str(seed), "distill_weight": 0.5} if name == "distilled" else {}
+        for name, extra in recipes.items():
             run = WORK / "runs" / f"fold{fold.index}-{name}"
             plans[name][fold.index] = run
             if not RunDir(run).is_done():
@@ -91,38 +96,50 @@ def main():
             got.update(predict_tracks(runs[fold.index], {t: tracks[t] for t in fold.test}))
         oof[name] = got
     oof["seed-mlp-300"] = predict_tracks(seed, tracks)
-    oof["convtf+seed"], fold_w = nested_blend(oof["convtf"], oof["seed-mlp-300"], folds,
-                                              exclude=IN_SEED_POOL)
+    covers = {f.index: coverage(tracks, set(tracks) - set(f.test)) for f in folds}
+    for name in recipes:
+        oof[f"{name}+seed"], weights = nested_blend(oof[name], oof["seed-mlp-300"], folds,
+                                                    exclude=IN_SEED_POOL, cover=covers)
+        if name == "convtf":
+            fold_w = weights
     for name, o in oof.items():
         save_oof(WORK / "oof" / f"{name}.npz", o, frame_rate=22050 / 512)
     ids = sorted(set(tracks) - IN_SEED_POOL)
     release_of = {"convtf": "release-convtf", "convtf+seed": "release-ensemble",
                   "seed-mlp-300": "seed-mlp-300"}
-    tables = []
+    tables = {}
     for name in oof:
         o, rate = load_oof(WORK / "oof" / f"{name}.npz")
-        tables.append(summary_rows(name, o, folds, frame_rate=rate, ids=ids)
-                      .assign(run_id=release_of.get(name)))
-    table = pd.concat(tables, ignore_index=True)
+        tables[name] = summary_rows(name, o, folds, frame_rate=rate, ids=ids) \
+            .assign(run_id=release_of.get(name))
+    table = pd.concat([tables[n] for n in ("seed-mlp-300", "convtf", "convtf+seed")],
+                      ignore_index=True)
     write_csv(ROOT / "results" / "release_cv.csv", table)
+    if COMPARE:
+        write_csv(ROOT / "results" / "distill_experiment.csv",
+                  pd.concat([tables[n].assign(run_id=None) for n in
+                             ("convtf-plain", "convtf", "convtf-plain+seed", "convtf+seed")],
+                            ignore_index=True))
 
     # The releases: the recipe on all 12 songs, then the blend with the seed's MLP.
     every_song = Fold(len(folds), test=(), val=())  # a "fold" that holds nothing out
     full = [str(AAM), *generate(every_song, AAM, WORK / "data", sample=N_SAMPLED, seconds=20.0)]
     release = RUNS / "release-convtf"
     if not RunDir(release).is_done():
-        train(TrainConfig(model="convtf", data=tuple(full), **BUDGET), release,
-              overwrite=True, log=lambda s: print(" ", s, flush=True))
+        train(TrainConfig(model="convtf", data=tuple(full), **BUDGET, **recipes["convtf"]),
+              release, overwrite=True, log=lambda s: print(" ", s, flush=True))
     every = [t for f in folds for t in f.test]
     for name, run in (("convtf", release),):
         post, _, _ = tune([oof[name][t]["probs"] for t in every],
                           [oof[name][t]["labels"] for t in every])
         set_postprocess(run, post if safe_postprocess(table, name) else PostProcess())
-    w = choose_weight(oof["convtf"], oof["seed-mlp-300"], ids)
+    by_song = {t: covers[f.index] for f in folds for t in f.test}
+    w = choose_weight(oof["convtf"], oof["seed-mlp-300"], ids, cover=by_song)
     blended = oof["convtf+seed"]
     post, _, _ = tune([blended[t]["probs"] for t in ids], [blended[t]["labels"] for t in ids])
     post = post if safe_postprocess(table, "convtf+seed") else PostProcess()
     make_ensemble([release, seed], [w, 1 - w], RUNS / "release-ensemble", postprocess=post,
+                  covers=[coverage(tracks, tracks), None],
                   summary={"data_kind": "real+sampled", "train_size": RunDir(release).config()
                            ["train_size"], "ensemble_weights_by_fold": fold_w})
 

@@ -68,3 +68,9 @@ def test_post_processing_that_lowers_either_score_is_not_shipped(raw, post, ok):
         {"condition": "c", "fold": "pooled", "stage": "postprocessed", "f1_micro": post[0],
          "f1_macro": post[1]}])
     assert safe_postprocess(table, "c") is ok
+
+
+def test_blend_keeps_the_covering_model_only_where_it_covers():
+    a, b = np.full((2, 3), 0.9, np.float32), np.full((2, 3), 0.1, np.float32)
+    out = blend(a, b, 0.5, np.array([True, False, True]))
+    np.testing.assert_allclose(out[0], [0.5, 0.1, 0.5])

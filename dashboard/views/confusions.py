@@ -111,8 +111,8 @@ st.subheader("All pairs")
 for run in chosen:
     widgets.table(pairs[run].head(300), key=f"conf_pairs_{run}",
                   file_name=f"confusion_pairs_{run}_{eval_name}.csv", height=300,
-                  column_config={"count": st.column_config.NumberColumn("frames", format="%d"),
+                  column_config={"count": st.column_config.NumberColumn("frames", format="localized"),
                                  "true_frames": st.column_config.NumberColumn(
-                                     "true instrument's frames", format="%d"),
+                                     "true instrument's frames", format="localized"),
                                  "rate": st.column_config.NumberColumn(
                                      "share of its frames", format="%.3f")})

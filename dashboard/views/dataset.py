@@ -49,11 +49,11 @@ noise = present[["instrument", "tracks", "active_frames_midi", "active_frames_se
 widgets.table(noise.sort_values("segments_noise_rate", ascending=False), key="ds_noise",
               file_name=f"label_noise_{corpus}.csv", column_config={
                   "tracks": st.column_config.NumberColumn("songs"),
-                  "active_frames_midi": st.column_config.NumberColumn("active (midi)", format="%d"),
+                  "active_frames_midi": st.column_config.NumberColumn("active (midi)", format="localized"),
                   "active_frames_segments": st.column_config.NumberColumn("active (segments)",
-                                                                          format="%d"),
+                                                                          format="localized"),
                   "segments_active_but_silent": st.column_config.NumberColumn(
-                      "segments-active but silent", format="%d"),
+                      "segments-active but silent", format="localized"),
                   "segments_noise_rate": st.column_config.ProgressColumn(
                       "noise rate", format="percent", min_value=0.0, max_value=1.0)})
 total = present["segments_active_but_silent"].sum() / max(present["active_frames_segments"].sum(), 1)

@@ -53,10 +53,11 @@ widgets.table(df, key="pp_table", file_name=f"postprocess_{run}_{eval_name}.csv"
 cols = st.columns(4)
 for col, key in zip(cols, ("f1_micro", "f1_macro", "segment_f1_1s", "hamming")):
     delta = round(live[key] - m["raw"][key], 3)
-    col.metric(METRIC_LABELS[key], fmt_score(live[key]), delta=f"{delta:+.3f} vs raw",
+    col.metric(METRIC_LABELS[key], fmt_score(live[key]),
+               delta="no change vs raw" if delta == 0 else f"{delta:+.3f} vs raw",
                delta_color="off" if delta == 0 else ("inverse" if key in LOWER_IS_BETTER
                                                      else "normal"),
-               help=tip(METRIC_LABELS[key]))
+               delta_arrow="off" if delta == 0 else "auto", help=tip(METRIC_LABELS[key]))
 st.caption(f"Stored post-processing of this run: median filter {stored.median} frames, "
            f"{'per-instrument thresholds' if stored.thresholds else 'threshold 0.5'}.")
 

@@ -73,9 +73,11 @@ for r in shared:
 widgets.table(pd.DataFrame(per), key="tracks_metrics", file_name=f"track_{track}_{eval_name}.csv",
               column_config={"run": st.column_config.TextColumn(width="large"),
                              "false_alarms": st.column_config.NumberColumn(
-                                 "false alarms (frame x instrument)", help=tip("false alarm")),
+                                 "false alarms (frame x instrument)", help=tip("false alarm"),
+                                 format="localized"),
                              "missed": st.column_config.NumberColumn(
-                                 "misses (frame x instrument)", help=tip("missed"))})
+                                 "misses (frame x instrument)", help=tip("missed"),
+                                 format="localized")})
 st.caption("F1 micro and macro of one song can differ a lot: macro averages over the song's "
            "few instruments, so getting one rare instrument right lifts it while the busy ones "
            "decide micro.")

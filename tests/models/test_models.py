@@ -69,3 +69,12 @@ def test_time_pooled_models_give_every_frame_an_output(name, t):
     model = build_model(name, n_mels=128, n_classes=31, settings=settings).eval()
     with torch.no_grad():
         assert model(torch.randn(1, t, 128)).shape == (1, t, 31)
+
+
+def test_ensemble_member_counts_only_where_it_was_trained():
+    from instdet.models.ensemble import member_weights
+
+    w = member_weights((0.4, 0.6), ((0, 1), ()), 3)
+    torch.testing.assert_close(w, torch.tensor([[0.4, 0.4, 0.0], [0.6, 0.6, 1.0]]))
+    w = member_weights((1.0, 1.0), ((0,), (0,)), 2)  # nobody covers instrument 1: equal votes
+    torch.testing.assert_close(w[:, 1], torch.tensor([0.5, 0.5]))
