@@ -57,19 +57,19 @@ def lines_by_size(df: pd.DataFrame, *, y: str, y_title: str, cb: bool, title: st
     """Metric against training songs: colour = model, dash = kind of training data; error
     bars where several seeds give a spread (columns mean, std)."""
     base = alt.Chart(df).encode(
-        x=alt.X("train_size:Q", title="training songs", scale=alt.Scale(type="log", nice=False),
-                axis=alt.Axis(values=sorted(df["train_size"].dropna().unique().tolist()))),
+        x=alt.X("train_size:Q", title="training songs", scale=alt.Scale(domain=[0, 340]),
+                axis=alt.Axis(values=sorted(df["train_size"].dropna().unique().tolist()),
+                              labelOverlap=False)),
         y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=[0, 1] if not lower_better else None)),
         color=alt.Color("model:N", title="model", scale=alt.Scale(range=palette(cb))),
         strokeDash=alt.StrokeDash("kind:N", title="training data"),
         shape=alt.Shape("kind:N", title="training data"),
         tooltip=["label:N", alt.Tooltip(f"{y}:Q", format=".3f"), "train_size:Q"],
     )
-    chart = base.mark_line(point=alt.OverlayMarkDef(size=70, filled=True)) + \
-        base.mark_text(dy=-11, fontSize=12).encode(text=alt.Text(f"{y}:Q", format=".3f"))
+    chart = base.mark_line(point=alt.OverlayMarkDef(size=80, filled=True))
     if "std" in df and (df["std"].fillna(0) > 0).any():
         chart += alt.Chart(df).mark_errorbar().encode(
-            x="train_size:Q", y=alt.Y("lo:Q"), y2="hi:Q", color="model:N")
+            x="train_size:Q", y=alt.Y("lo:Q", title=y_title), y2="hi:Q", color="model:N")
     return _style(chart.properties(height=380), title=title)
 
 

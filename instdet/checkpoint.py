@@ -13,7 +13,6 @@ import math
 import os
 import pickle
 import zipfile
-from pathlib import Path
 
 import torch
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -131,7 +130,7 @@ def _parallel(todo, *, jobs: int, cache) -> None:
     """Runs in ``jobs`` processes, one bar for all their epochs."""
     from tqdm import tqdm
 
-    from instdet.training import train_parallel
+    from instdet.parallel import train_parallel
 
     jobs = min(jobs, len(todo))
     with tqdm(total=sum(c.epochs for c, _ in todo), desc=f"train ({jobs} processes)",

@@ -122,8 +122,13 @@ def seed_spread(runs: pd.DataFrame, *, eval_name: str, stage: str, metric: str) 
     sel = with_labels(runs[(runs["eval"] == eval_name) & (runs["stage"] == stage)])
     if sel.empty:
         return pd.DataFrame(columns=["series", "train_size", "mean", "std", "seeds"])
-    g = sel.groupby(["series", "train_size"])[metric]
-    return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=0), "seeds": g.size()}).reset_index()
+    # Runs that differ only in their seed suffix are one configuration.
+    sel = sel.assign(config=sel["run_id"].str.replace(r"-s\d+$", "", regex=True))
+    g = sel.groupby(["series", "train_size", "config"])[metric]
+    g = pd.DataFrame({"v": g.mean(), "n": g.size(), "sd": g.std(ddof=0)}).reset_index()
+    return pd.DataFrame({"mean": g.groupby(["series", "train_size"])["v"].mean(),
+                         "std": g.groupby(["series", "train_size"])["sd"].max(),
+                         "seeds": g.groupby(["series", "train_size"])["n"].max()}).reset_index()
 
 
 def best_run(runs: pd.DataFrame, *, eval_name: str, metric: str = "f1_micro") -> pd.Series | None:

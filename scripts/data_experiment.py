@@ -33,14 +33,15 @@ from instdet.crossval import (STAGES, generate, load_oof, make_folds, predict_tr
                               spread, summary_rows)
 from instdet.data.aam import load_tracks
 from instdet.runs import RunDir
-from instdet.training import TrainConfig, train_parallel
+from instdet.parallel import train_parallel
+from instdet.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 AAM = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "aam-tiny"
 WORK = Path(os.environ.get("INSTDET_WORK", ROOT / "work")) / "data_experiment"
 CONDITIONS = {"real+remix": (200, 0), "real+sampled": (0, 200), "real+both": (100, 100)}
 BUDGET = dict(epochs=10, patience=4, steps_per_epoch=100, batch_size=16, crop_frames=256,
-              seed=0)
+              seed=0, schedule="constant")
 
 
 def main():

@@ -41,7 +41,8 @@ from instdet.release import (choose_weight, coverage, make_ensemble, nested_blen
                              safe_postprocess, set_postprocess)
 from instdet.runs import RunDir
 from instdet.seed import import_seed
-from instdet.training import TrainConfig, train, train_parallel
+from instdet.parallel import train_parallel
+from instdet.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -52,7 +53,7 @@ RUNS = ROOT / "saved_models"
 SEED_DIR = ROOT.parent / "shared" / "seed-models"
 N_SAMPLED = 400
 BUDGET = dict(epochs=10, patience=10, steps_per_epoch=100, batch_size=16, crop_frames=256,
-              seed=0, holdout=False)
+              seed=0, holdout=False, schedule="constant")
 IN_SEED_POOL = {"0080"}  # AAM ids 1-1000: inside the seed MLPs' training pool
 
 

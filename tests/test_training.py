@@ -41,6 +41,8 @@ def test_checkpoint_rebuilds_and_predicts_the_same(real_run, aam_tiny):
     for key in ("model_name", "model_config", "feature_config", "instruments", "epoch",
                 "best_score", "postprocess"):
         assert key in ckpt
+    floats = [v for v in ckpt["state_dict"].values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float16 for v in floats)  # shipped at half size
     audio = aam_tiny / "audio-mixes-mp3" / "2462_mix.mp3"
     a = Predictor.from_run(run).predict(audio)
     b = Predictor.from_run(run / "model.pt").predict(audio)
@@ -217,3 +219,14 @@ def test_without_holdout_every_song_trains_and_the_last_epoch_is_kept(tiny, tmp_
     assert split == {"train": ["0001", "0002", "0003"], "val": [], "test": []}
     assert summary["best_score"] is None and summary["best_epoch"] == 2
     assert load_checkpoint(tmp_path / "all" / "model.pt")["epoch"] == 2
+
+
+@pytest.mark.parametrize("schedule, first, last", [("constant", 1e-3, 1e-3),
+                                                   ("cosine", 1e-3, 5e-5)])
+def test_learning_rate_schedule(schedule, first, last):
+    from instdet.training import learning_rate
+
+    cfg = TrainConfig(lr=1e-3, epochs=4, steps_per_epoch=10, schedule=schedule)
+    assert learning_rate(cfg, 1, 0) == pytest.approx(first)
+    assert learning_rate(cfg, 4, 10) == pytest.approx(last)
+    assert learning_rate(cfg, 2, 5) >= learning_rate(cfg, 3, 5)

@@ -1,0 +1,63 @@
+"""Several training runs at once, each in its own process with an equal share of the cores.
+
+On 2 cores, two one-thread runs train faster together than one two-thread run
+(``benchmarks/bench_models.py`` measures it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from instdet.errors import InstdetError
+from instdet.runs import RunDir
+from instdet.training import TrainConfig, train
+
+
+def _parallel_job(job) -> str:
+    config, run_dir, cache_dir, threads, queue = job
+    torch.set_num_threads(threads)
+    run = RunDir(run_dir)
+    train(config, run_dir, cache_dir=cache_dir, resume=run.last.exists(),
+          progress=lambda row: queue.put((run.run_id, row["epoch"], row["val_score"])),
+          log=lambda text: None)
+    return run.run_id
+
+
+def train_parallel(todo: list[tuple[TrainConfig, Path]], *, jobs: int, cache_dir=None,
+                   on_event: Callable[[str, int | None, float], None] | None = None) -> None:
+    """Train runs ``(config, run folder)`` in ``jobs`` processes, each with an equal share of
+    the cores (on 2 cores, two one-thread runs train faster than one two-thread run).
+    ``on_event(run_id, epoch, val_score)`` after each epoch; epoch None when a run ends.
+    A run that fails does not stop the others; their errors are raised together at the end.
+    """
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    jobs = max(1, min(jobs, len(todo)))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    ctx = mp.get_context("spawn")
+    errors = []
+    with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        queue = manager.Queue()
+        futures = {pool.submit(_parallel_job, (c, Path(d), cache_dir, threads, queue)):
+                   Path(d).name for c, d in todo}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            while not queue.empty():
+                event = queue.get()
+                if on_event:
+                    on_event(*event)
+            for f in done:
+                try:
+                    f.result()
+                    if on_event:
+                        on_event(futures[f], None, float("nan"))
+                except InstdetError as exc:
+                    errors.append(f"{futures[f]}: {exc}")
+    if errors:
+        raise InstdetError("; ".join(errors))
