@@ -82,10 +82,11 @@ def main():
                 times.append(time.perf_counter() - t)
                 page.wait_for_function(
                     "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
-                page.goto(f"{url}/models")
+                # The app's own navigation, as a user does (a reload starts a new session).
+                page.locator('[data-testid="stSidebarNav"] a[href$="/models"]').first.click()
                 page.get_by_text("Models by training size").first.wait_for(timeout=60_000)
                 t = time.perf_counter()
-                page.goto(f"{url}/realcase")
+                page.locator('[data-testid="stSidebarNav"] a[href$="/realcase"]').first.click()
                 page.get_by_text("Instruments heard").first.wait_for(timeout=60_000)
                 back.append(time.perf_counter() - t)
             browser.close()

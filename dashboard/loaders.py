@@ -117,6 +117,18 @@ def predictor(run_dir: str):
     return Predictor.from_run(run_dir, device="cpu")
 
 
+def shipped_stage(run_dir: str) -> str:
+    """"raw" when a saved run applies no post-processing beyond the 0.5 threshold, else
+    "postprocessed" ("missing" when it cannot be loaded)."""
+    from instdet.errors import InstdetError
+    from instdet.postprocess import PostProcess
+
+    try:
+        return "raw" if predictor(run_dir).postprocess == PostProcess() else "postprocessed"
+    except InstdetError:
+        return "missing"
+
+
 def default_index(results: str, options: list[str], *, eval_name: str = "real-test") -> int:
     """Index of the best run on ``eval_name`` in ``options`` (0 when unknown): the default pick."""
     from instdet.report import best_run

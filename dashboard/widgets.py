@@ -90,14 +90,3 @@ def table(df: pd.DataFrame, *, key: str, file_name: str, column_config: dict | N
                        file_name=file_name, mime="text/csv", key=f"{key}_csv",
                        icon=":material/download:")
     return event
-
-
-PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "svg", "scale": 1},
-                 "modeBarButtonsToAdd": ["toImage"]}
-
-
-def chart(fig, *, key: str, **kw):
-    """A plotly figure whose camera button saves SVG (the PNG button sits beside it)."""
-    st.plotly_chart(fig, width="stretch", key=key, config=PLOTLY_CONFIG, **kw)
-    png = {**PLOTLY_CONFIG, "toImageButtonOptions": {"format": "png", "scale": 2}}
-    return png

@@ -123,7 +123,7 @@ def _check_weights(ckpt: dict, features: FeatureConfig, bad) -> None:
     try:  # the meta device builds the model's shapes without allocating its weights
         with torch.device("meta"):
             model = build_model(ckpt["model_name"], n_mels=features.n_mels,
-                                n_classes=len(INSTRUMENTS), settings=dict(ckpt["model_config"]))
+                                n_classes=len(INSTRUMENTS), settings=stored_settings(ckpt))
     except InstdetError as exc:
         bad(str(exc))
     except (AssertionError, ValueError, RuntimeError, TypeError) as exc:
@@ -141,11 +141,21 @@ def _check_weights(ckpt: dict, features: FeatureConfig, bad) -> None:
         bad(f"weights do not fit model {ckpt['model_name']}: {what}")
 
 
+#: Settings added after checkpoints were first written, with the value every model had
+#: before (checkpoints store their full settings since, so only older files lack them).
+LEGACY_SETTINGS = {"convtf": {"time_pool": 1, "skip": False}, "crnn": {"time_pool": 1}}
+
+
+def stored_settings(ckpt: dict) -> dict:
+    """A checkpoint's model settings, completed for files older than a setting."""
+    return {**LEGACY_SETTINGS.get(ckpt["model_name"], {}), **dict(ckpt["model_config"])}
+
+
 def model_from_checkpoint(ckpt: dict) -> tuple[torch.nn.Module, FeatureConfig]:
     """Rebuild the model and its feature settings from a loaded checkpoint."""
     features = FeatureConfig.from_dict(dict(ckpt["feature_config"]))
     model = build_model(ckpt["model_name"], n_mels=features.n_mels,
-                        n_classes=len(ckpt["instruments"]), settings=dict(ckpt["model_config"]))
+                        n_classes=len(ckpt["instruments"]), settings=stored_settings(ckpt))
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as exc:

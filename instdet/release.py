@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from instdet.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+from instdet.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint, stored_settings
 from instdet.data.aam import INSTRUMENTS
 from instdet.errors import InstdetError
 from instdet.metrics import selection_score
@@ -98,7 +98,7 @@ def make_ensemble(members: list[str | Path], weights: list[float], dest: str | P
     state = {f"members.{i}.{k}": v for i, c in enumerate(ckpts) for k, v in c["state_dict"].items()}
     save_checkpoint(run.checkpoint, {
         "format": FORMAT_VERSION, "model_name": "ensemble",
-        "model_config": {"members": [{"model": c["model_name"], "settings": dict(c["model_config"])}
+        "model_config": {"members": [{"model": c["model_name"], "settings": stored_settings(c)}
                                      for c in ckpts],
                          "weights": [float(w) for w in weights],
                          "coverage": [[] if c is None else [int(k) for k in np.flatnonzero(c)]

@@ -144,6 +144,35 @@ def best_per_model(runs: pd.DataFrame, *, eval_name: str, metric: str = "f1_micr
     return list(sel.sort_values(metric, ascending=False).drop_duplicates("model")["run_id"])
 
 
+def cv_summary(cv: pd.DataFrame, *, stages: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per shipped run of a cross-validation table (``results/release_cv.csv``): the
+    pooled F1 micro and macro and their range over the folds, at the stage the run ships with.
+
+    ``stages``: run id -> "raw" or "postprocessed" (what its stored post-processing does);
+    "postprocessed" where not given. Best F1 micro first.
+    """
+    stages = stages or {}
+    rows = []
+    shipped = cv[cv["run_id"].notna()] if "run_id" in cv else cv.iloc[0:0]
+    for run_id, g in shipped.groupby("run_id", sort=False):
+        stage = stages.get(run_id, "postprocessed")
+        g = g[g["stage"] == stage]
+        pooled, folds = g[g["fold"] == "pooled"], g[g["fold"] != "pooled"]
+        if pooled.empty:
+            continue
+        p = pooled.iloc[0]
+        rows.append({"run_id": run_id, "stage": stage, "f1_micro": p["f1_micro"],
+                     "micro_folds": f"{fmt_score(folds['f1_micro'].min())}–"
+                                    f"{fmt_score(folds['f1_micro'].max())}",
+                     "f1_macro": p["f1_macro"],
+                     "macro_folds": f"{fmt_score(folds['f1_macro'].min())}–"
+                                    f"{fmt_score(folds['f1_macro'].max())}",
+                     "songs": len(str(p["songs"]).split()), "folds": len(folds)})
+    out = pd.DataFrame(rows, columns=["run_id", "stage", "f1_micro", "micro_folds", "f1_macro",
+                                      "macro_folds", "songs", "folds"])
+    return out.sort_values("f1_micro", ascending=False, ignore_index=True)
+
+
 def markdown_results(runs: pd.DataFrame, *, eval_name: str, stage: str = "postprocessed",
                      metrics: tuple[str, ...] = ("f1_micro", "f1_macro", "segment_f1_1s", "mAP")) -> str:
     """Runs x metrics as a Markdown table (the README's results tables), best in bold."""

@@ -20,7 +20,7 @@ import torch
 from scipy.special import expit
 
 from instdet.augment import augment_batch
-from instdet.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+from instdet.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint, stored_settings
 from instdet.data.aam import INSTRUMENTS, load_tracks
 from instdet.dataset import (TrackArrays, class_pos_weight, data_kind, load_arrays, load_pack,
                              sample_batch, split_tracks, track_weights)
@@ -342,7 +342,7 @@ def _load_state(path: Path, device) -> dict:
 def _init_weights(model, config: TrainConfig, settings: dict, log) -> None:
     init = Path(config.init_from)
     start = load_checkpoint(init / "model.pt" if init.is_dir() else init)
-    if start["model_name"] != config.model or dict(start["model_config"]) != settings:
+    if start["model_name"] != config.model or stored_settings(start) != settings:
         raise InstdetError(f"{init}: a {start['model_name']} of other settings cannot start "
                            f"this {config.model} run")
     model.load_state_dict(start["state_dict"])

@@ -133,3 +133,20 @@ def test_pipe_refused(tmp_path):
     os.mkfifo(tmp_path / "m.pt")
     with pytest.raises(InstdetError, match="not a regular file"):
         load_checkpoint(tmp_path / "m.pt")
+
+
+@pytest.mark.parametrize("name, old_settings, legacy", [
+    ("convtf", {"channels": (32, 64, 96, 128), "d_model": 128, "heads": 4, "layers": 2,
+                "dropout": 0.1}, {"time_pool": 1, "skip": False}),
+    ("crnn", {"channels": 32, "lstm_hidden": 64, "head": 128, "dropout": 0.2}, {"time_pool": 1}),
+])
+def test_checkpoints_older_than_time_pooling_load_as_the_full_rate_model(tmp_path, name,
+                                                                         old_settings, legacy):
+    # Checkpoints written before `time_pool` and `skip` existed store only the older settings.
+    old = build_model(name, n_mels=128, n_classes=31, settings={**old_settings, **legacy}).eval()
+    save_checkpoint(tmp_path / "m.pt", make_ckpt(model_name=name, model_config=old_settings,
+                                                 state_dict=old.state_dict()))
+    model, _ = model_from_checkpoint(load_checkpoint(tmp_path / "m.pt"))
+    x = torch.randn(1, 64, 128)
+    with torch.inference_mode():
+        assert torch.allclose(model(x), old(x), atol=1e-5)

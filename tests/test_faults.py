@@ -631,3 +631,12 @@ def test_out_that_is_not_a_file(kind, tiny, tmp_path, capsys):
     assert info.value.code == 2
     why = "is a folder; give a file name" if kind == "folder" else "is not a regular file; give a file name"
     assert capsys.readouterr().err.splitlines()[-1].endswith(f"{out} {why}")
+
+
+def test_predict_refuses_to_write_over_its_own_input(good_run, tmp_path, capsys):
+    song = wav(tmp_path, "song.wav", seconds=1.0)
+    before = song.read_bytes()
+    assert main(["predict", str(good_run), str(song), "--out", str(song)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("instdet: error: --out") and "is the input file itself" in err
+    assert err.count("\n") == 1 and song.read_bytes() == before

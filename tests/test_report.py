@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from instdet.report import (best_per_model, config_diff, fmt_score, markdown_results, run_label,
-                            seed_spread, sweep_table, with_labels)
+from instdet.report import (best_per_model, config_diff, cv_summary, fmt_score, markdown_results,
+                            run_label, seed_spread, sweep_table, with_labels)
 
 RUNS = pd.DataFrame([
     {"run_id": "mlp-n75-s0", "model": "mlp", "train_size": 75, "data_kind": "real+remix",
@@ -60,3 +60,23 @@ def test_config_diff():
 
 def test_number_rule():
     assert fmt_score(0.56789) == "0.568" and fmt_score(float("nan")) == "–"
+
+
+def test_cv_summary_reports_the_stage_each_run_ships_with():
+    rows = []
+    for run, cond, base in (("release-ensemble", "convtf+seed", 0.7), ("seed-mlp-300", "seed", 0.6)):
+        for stage, add in (("raw", 0.0), ("postprocessed", 0.05)):
+            for fold, d in (("0", -0.02), ("1", 0.03), ("pooled", 0.0)):
+                rows.append({"condition": cond, "stage": stage, "fold": fold,
+                             "songs": "1 2 3" if fold != "pooled" else "1 2 3 4 5 6",
+                             "f1_micro": base + add + d, "f1_macro": base - 0.2 + add + d,
+                             "run_id": run})
+    rows.append({**rows[0], "run_id": None, "condition": "not shipped", "f1_micro": 0.99})
+    cv = pd.DataFrame(rows)
+    out = cv_summary(cv, stages={"release-ensemble": "raw"})
+    assert list(out["run_id"]) == ["release-ensemble", "seed-mlp-300"]  # best F1 micro first
+    ens = out.set_index("run_id").loc["release-ensemble"]
+    assert ens["stage"] == "raw" and ens["f1_micro"] == pytest.approx(0.7)
+    assert ens["micro_folds"] == "0.680–0.730" and ens["songs"] == 6 and ens["folds"] == 2
+    seed = out.set_index("run_id").loc["seed-mlp-300"]
+    assert seed["stage"] == "postprocessed" and seed["f1_micro"] == pytest.approx(0.65)

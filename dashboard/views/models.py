@@ -49,17 +49,30 @@ widgets.table(sel[cols].sort_values(metric, ascending=metric in LOWER_IS_BETTER)
                                  "training songs", help=tip("training songs")),
                              "n_tracks": st.column_config.NumberColumn("songs scored")})
 
-for name, title in (("release_cv", "Release models, cross-validated on the 12 real songs"),
+CV_NOTES = {
+    "release_cv": "Each real song is scored by a model that never heard it (4 folds; song 0080 is "
+                  "left out because the seed's MLP trained on it). Conditions: the recipe of "
+                  "each release run (run id beside it); raw = no post-processing, postprocessed "
+                  "= a median filter chosen on the other folds. `python scripts/release.py`.",
+    "data_experiment": "The same CNN-Transformer trained on 7 real songs plus 200 generated "
+                       "songs of one kind, or 100 of each, scored on the held-out real songs "
+                       "(4 folds). `python scripts/data_experiment.py`.",
+}
+for name, title in (("release_cv", "Release models, cross-validated on real songs"),
                     ("data_experiment", "Which generated songs help (cross-validated)")):
     cv = loaders.cv_table(str(results), name)
     if cv is not None and not cv.empty:
         st.subheader(title, help=tip("cross-validation"))
+        st.caption(CV_NOTES[name])
         pooled = cv[cv["fold"] == "pooled"]
         folds = cv[cv["fold"] != "pooled"].groupby(["condition", "stage"])[metric]
-        show = pooled[["condition", "stage", metric]].merge(
+        keep = ["condition", "run_id", "stage", metric] if "run_id" in pooled else \
+            ["condition", "stage", metric]
+        show = pooled[keep].merge(
             folds.min().rename("fold min").reset_index(), on=["condition", "stage"]).merge(
             folds.max().rename("fold max").reset_index(), on=["condition", "stage"])
         widgets.table(show, key=f"models_{name}", file_name=f"{name}.csv", column_config={
+            "run_id": st.column_config.TextColumn("run id", help=tip("run id")),
             metric: st.column_config.NumberColumn(f"{METRIC_LABELS[metric]} (pooled)",
                                                   format="%.3f", help=tip(METRIC_LABELS[metric])),
             "fold min": st.column_config.NumberColumn(format="%.3f"),

@@ -3,6 +3,7 @@ download), against `streamlit run` on 127.0.0.1 with the shipped results and mod
 Screenshots land in screenshots/ (ignored by git)."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -125,6 +126,11 @@ def song(tmp_path, name, seconds):
     return path
 
 
+def nav(pg, path: str) -> None:
+    """Go to another page with the sidebar's link (the session, and what it holds, stays)."""
+    pg.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first.click()
+
+
 def test_real_case(page, server, tmp_path):
     SHOTS.mkdir(exist_ok=True)
     page.goto(f"{server}/realcase")
@@ -149,9 +155,10 @@ def test_real_case(page, server, tmp_path):
     assert abs(float(frame.evaluate("document.getElementById('player').currentTime")) - 6.0) < 0.5
 
     # Another page and back: the verdict is there again without running the models.
-    page.goto(f"{server}/models")
+    # (through the app's own navigation, as a user does: a reload starts a new session)
+    nav(page, "models")
     wait_ready(page, "Models by training size")
-    page.goto(f"{server}/realcase")
+    nav(page, "realcase")
     page.get_by_text("Instruments heard").first.wait_for(timeout=10_000)
     assert "my song é.wav: 8.0 s" in page.inner_text("body")
     assert not page.get_by_text("Running ").count()
@@ -171,7 +178,7 @@ def test_real_case(page, server, tmp_path):
 def test_confusion_pair_opens_the_song_in_tracks(page, server):
     page.goto(f"{server}/confusions")
     wait_ready(page, "Where a confusion happens")
-    link = page.get_by_text("Song ", exact=False).first
+    link = page.locator('[data-testid="stPageLink"] a', has_text=re.compile(r"Song \d")).first
     link.click()
     wait_ready(page, "Ground truth and up to 4 runs")
     assert "track=" in page.url and "inst=" in page.url

@@ -157,3 +157,35 @@ def test_home_routes_all_pages():
     at = AppTest.from_file(str(ROOT / "dashboard" / "Home.py"), default_timeout=60)
     at.run()
     assert not at.exception
+
+
+def test_home_recommends_the_release_run_at_the_stage_it_ships(results_fixture, dash_env,
+                                                              tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    results, runs = results_fixture
+    res = tmp_path / "results"
+    shutil.copytree(results, res)
+    rows = []
+    for run, cond, base in (("mlp-n1-s0", "mlp", 0.6), ("crnn-n1-s0", "crnn", 0.5)):
+        for stage, add in (("raw", 0.0), ("postprocessed", 0.1)):
+            for fold, d in (("0", -0.02), ("1", 0.02), ("pooled", 0.0)):
+                rows.append({"condition": cond, "stage": stage, "fold": fold, "songs": "1 2 3 4",
+                             "f1_micro": base + add + d, "f1_macro": base - 0.2 + add + d,
+                             "run_id": run})
+    pd.DataFrame(rows).to_csv(res / "release_cv.csv", index=False)
+    dash_env(res, runs)
+    at = run_page("home")
+    assert not at.exception, at.exception
+    from dashboard.loaders import shipped_stage
+
+    stages = {r: shipped_stage(str(runs / r)) for r in ("mlp-n1-s0", "crnn-n1-s0")}
+    # The numbers shown are those of the stage each run ships with, best first.
+    best = max(stages, key=lambda r: (0.6 if r.startswith("mlp") else 0.5)
+               + (0.1 if stages[r] == "postprocessed" else 0.0))
+    assert f"**`{best}`** (preselected on the Real case page)" in texts(at)
+    table = at.dataframe[0].value
+    assert list(table["run_id"])[0] == best
+    assert set(table["stage"]) <= {"no post-processing", "its median filter"}
