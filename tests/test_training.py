@@ -151,6 +151,22 @@ def test_on_the_fly_remixes(tiny, tmp_path):
     assert train(cfg, tmp_path / "r", log=lambda s: None)["status"] == "done"
 
 
+def test_on_the_fly_sampled_songs(tiny, tmp_path):
+    from instdet.data.aam import load_tracks
+    from instdet.data.sampler import OnTheFlySampler
+
+    sampler = OnTheFlySampler(load_tracks(tiny), features=FeatureConfig(), crop=64,
+                              cache_dir=tmp_path / "bank")
+    x, y = sampler(np.random.default_rng(0))
+    assert x.shape == (64, 128) and y.shape == (64, 31) and y.any()
+    assert set(np.flatnonzero(y.any(axis=0))) <= {8, 16, 22}  # only the bank's instruments
+    x2, y2 = sampler(np.random.default_rng(0))
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)  # seeded
+    cfg = TrainConfig(model="mlp", data=(str(tiny),), val_ids=("0001",), test_ids=("0002",),
+                      sample_prob=0.5, **FAST)
+    assert train(cfg, tmp_path / "s", log=lambda s: None)["status"] == "done"
+
+
 def test_fine_tune_from_a_run(tiny, tmp_path):
     base = dict(data=(str(tiny),), val_ids=("0001",), test_ids=("0002",), **FAST)
     train(TrainConfig(model="mlp", **base), tmp_path / "pre", log=lambda s: None)

@@ -67,7 +67,9 @@ else:
                       data_kind=best.get("data_kind", "") if isinstance(best.get("data_kind"), str) else "")
     st.subheader(f"Best model on `{eval_name}`: {label}")
     st.caption(f"Run `{best['run_id']}`; metrics after post-processing, over "
-               f"{int(best['n_tracks'])} songs.")
+               f"{int(best['n_tracks'])} songs, among the runs that never trained on them "
+               "(the release runs trained on every real song: their score is the "
+               "cross-validated one above).")
     cols = st.columns(5)
     for col, key in zip(cols, ("f1_micro", "f1_macro", "segment_f1_1s", "mAP", "hamming")):
         col.metric(METRIC_LABELS[key], fmt_score(best[key]), help=tip(METRIC_LABELS[key]))
