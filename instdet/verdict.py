@@ -18,6 +18,7 @@ from instdet.data.aam import INSTRUMENTS
 
 TEMPERATURE = 0.05
 MIN_SECONDS = 3.0  # shorter clips get a caution, not a confident table
+MIN_HEARD_S = 0.5  # an instrument heard for less than this in all is left out of the verdict
 UNSURE_SHARE = 0.4  # of frames where no instrument reaches p = 0.5: "far from AAM's style"
 
 
@@ -44,14 +45,17 @@ def ensemble(probs: dict[str, np.ndarray], actives: dict[str, np.ndarray],
 
 def heard(probs: dict[str, np.ndarray], actives: dict[str, np.ndarray],
           weights: dict[str, float], *, frame_rate: float) -> pd.DataFrame:
-    """One row per instrument the ensemble hears, surest first.
+    """One row per instrument the ensemble hears for at least ``MIN_HEARD_S`` in all (half the
+    clip when shorter), surest first.
 
     Columns: instrument, share (of the song), confidence (weighted mean probability where it
     is heard), agreement (weighted share of models hearing it there), when (time ranges)."""
     p, a = ensemble(probs, actives, weights)
     on = a >= 0.5
+    # Blips are not a verdict: at least MIN_HEARD_S in all (half of a shorter clip).
+    least = min(MIN_HEARD_S, 0.5 * on.shape[0] / frame_rate) * frame_rate
     rows = []
-    for k in np.flatnonzero(on.any(axis=0)):
+    for k in np.flatnonzero(on.sum(axis=0) >= max(least, 1)):
         segs = segments(on[:, k], frame_rate=frame_rate, min_gap_s=2.0)
         segs = [s for s in segs if s[1] - s[0] >= 0.5] or segs
         rows.append({"instrument": INSTRUMENTS[k], "share": float(on[:, k].mean()),
