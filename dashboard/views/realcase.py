@@ -64,8 +64,10 @@ with c2:
     if EXAMPLE.is_file() and st.button("A 30-s song played with AAM's own notes",
                                        key="rc_example", icon=":material/music_note:"):
         picked = (EXAMPLE.name, EXAMPLE.read_bytes())
-    if AAM_EXAMPLE.is_file() and st.button("AAM song 2462 (real; only the release runs trained on it)",
-                                           key="rc_example_aam", icon=":material/library_music:"):
+    if AAM_EXAMPLE.is_file() and st.button(
+            "Real AAM song 2462", key="rc_example_aam", icon=":material/library_music:",
+            help="From ../shared/aam-tiny. A test song of the sweep runs (they never trained "
+                 "on it); the release runs trained on every real song, this one included."):
         picked = (AAM_EXAMPLE.name, AAM_EXAMPLE.read_bytes())
 
 if picked is not None:
