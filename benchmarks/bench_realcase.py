@@ -7,20 +7,16 @@ the cache); then the same page after visiting another one (results kept, nothing
 Needs the shipped models, ../shared/aam-tiny and /usr/bin/chromium with Python playwright.
 """
 
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from _common import AAM_TINY, ROOT, machine
+from _common import AAM_TINY, machine
+from dashboard.serve import running
 
 CHROMIUM = "/usr/bin/chromium"
 SR = 22050
@@ -46,52 +42,33 @@ def main():
 
     print(f"machine: {machine()}")
     tmp = Path(tempfile.mkdtemp())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "INSTDET_CACHE": str(tmp / "cache")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "Home.py"),
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
     files = songs(tmp)
     times, back = [], []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.goto(f"{url}/realcase")
-            page.get_by_text("Choose the models").first.wait_for(timeout=120_000)
-            # The models load (and are timed once) on the first visit, as for any user.
-            page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                   timeout=120_000)
-            for path in files:
-                t = time.perf_counter()
-                page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
-                page.get_by_text(f"{path.name}: 180.0 s").first.wait_for(timeout=120_000)
-                page.get_by_text("Instruments heard").first.wait_for(timeout=120_000)
-                times.append(time.perf_counter() - t)
-                page.wait_for_function(
-                    "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
-                # The app's own navigation, as a user does (a reload starts a new session).
-                page.locator('[data-testid="stSidebarNav"] a[href$="/models"]').first.click()
-                page.get_by_text("Models by training size").first.wait_for(timeout=60_000)
-                t = time.perf_counter()
-                page.locator('[data-testid="stSidebarNav"] a[href$="/realcase"]').first.click()
-                page.get_by_text("Instruments heard").first.wait_for(timeout=60_000)
-                back.append(time.perf_counter() - t)
-            browser.close()
-    finally:
-        server.terminate()
+    with running(env={"INSTDET_CACHE": str(tmp / "cache")}) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(f"{url}/realcase")
+        page.get_by_text("Choose the models").first.wait_for(timeout=120_000)
+        # The models load (and are timed once) on the first visit, as for any user.
+        page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                               timeout=120_000)
+        for path in files:
+            t = time.perf_counter()
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+            page.get_by_text(f"{path.name}: 180.0 s").first.wait_for(timeout=120_000)
+            page.get_by_text("Instruments heard").first.wait_for(timeout=120_000)
+            times.append(time.perf_counter() - t)
+            page.wait_for_function(
+                "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+            # The app's own navigation, as a user does (a reload starts a new session).
+            page.locator('[data-testid="stSidebarNav"] a[href$="/models"]').first.click()
+            page.get_by_text("Models by training size").first.wait_for(timeout=60_000)
+            t = time.perf_counter()
+            page.locator('[data-testid="stSidebarNav"] a[href$="/realcase"]').first.click()
+            page.get_by_text("Instruments heard").first.wait_for(timeout=60_000)
+            back.append(time.perf_counter() - t)
+        browser.close()
     print(f"3-min song to verdict, default models: {statistics.median(times):.2f} s "
           f"(median of {len(times)}: {', '.join(f'{t:.2f}' for t in times)})")
     print(f"back on the page after another one, results shown again: "

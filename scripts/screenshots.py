@@ -7,14 +7,10 @@ opens each page in Debian's Chromium (Playwright, no browser download), plays th
 page's example song, and saves one PNG of the top of each page (1400 x 1100 pixels).
 """
 
-import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+from dashboard.serve import running
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"
@@ -37,48 +33,28 @@ def main():
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cache = tempfile.mkdtemp()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "Home.py"),
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"], cwd=ROOT,
-        env={**os.environ, "INSTDET_CACHE": cache},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            for path, name, text in PAGES:
-                page.goto(f"{url}/{path}")
+    with running(env={"INSTDET_CACHE": tempfile.mkdtemp()}) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        for path, name, text in PAGES:
+            page.goto(f"{url}/{path}")
+            ready(page, text)
+            if name == "tracks":  # two runs on one axis
+                page.goto(f"{url}/tracks?runs=convtf-n300-s0,crnn-n300-s0")
                 ready(page, text)
-                if name == "tracks":  # two runs on one axis
-                    page.goto(f"{url}/tracks?runs=convtf-n300-s0,crnn-n300-s0")
-                    ready(page, text)
-                    page.mouse.wheel(0, 330)
-                    page.wait_for_timeout(800)
-                page.screenshot(path=str(OUT / f"{name}.png"))
-            page.goto(f"{url}/realcase")
-            ready(page, "Choose the models")
-            page.get_by_text("played with AAM's own notes").first.click()
-            ready(page, "Instruments heard")
-            page.screenshot(path=str(OUT / "realcase.png"))
-            page.mouse.wheel(0, 700)
-            page.wait_for_timeout(800)
-            page.screenshot(path=str(OUT / "realcase_rolls.png"))
-            browser.close()
-    finally:
-        server.terminate()
+                page.mouse.wheel(0, 330)
+                page.wait_for_timeout(800)
+            page.screenshot(path=str(OUT / f"{name}.png"))
+        page.goto(f"{url}/realcase")
+        ready(page, "Choose the models")
+        page.get_by_text("played with AAM's own notes").first.click()
+        ready(page, "Instruments heard")
+        page.screenshot(path=str(OUT / "realcase.png"))
+        page.mouse.wheel(0, 700)
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(OUT / "realcase_rolls.png"))
+        browser.close()
     print(f"wrote {len(PAGES) + 2} screenshots to {OUT.relative_to(ROOT)}")
 
 

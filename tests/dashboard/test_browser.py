@@ -2,18 +2,15 @@
 download), against `streamlit run` on 127.0.0.1 with the shipped results and models.
 Screenshots land in screenshots/ (ignored by git)."""
 
-import os
+import contextlib
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+
+from dashboard.serve import running
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -31,39 +28,19 @@ PAGES = [
 pytestmark = pytest.mark.browser
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     pytest.importorskip("playwright")
-    port = free_port()
-    env = {**os.environ, "INSTDET_RESULTS": str(ROOT / "results"),
-           "INSTDET_MODELS": str(ROOT / "saved_models")}
+    env = {"INSTDET_RESULTS": str(ROOT / "results"), "INSTDET_MODELS": str(ROOT / "saved_models")}
     log = tmp_path_factory.mktemp("st") / "streamlit.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "Home.py"),
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
+    with open(log, "w") as out, contextlib.ExitStack() as stack:
         try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + log.read_text()[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+            url = stack.enter_context(running(env=env, log=out))
+        except RuntimeError as exc:
+            pytest.fail(f"{exc}: {log.read_text()[-2000:]}")
+        yield url
 
 
 @pytest.fixture(scope="module")
