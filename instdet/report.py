@@ -149,7 +149,8 @@ def cv_summary(cv: pd.DataFrame, *, stages: dict[str, str] | None = None) -> pd.
     pooled F1 micro and macro and their range over the folds, at the stage the run ships with.
 
     ``stages``: run id -> "raw" or "postprocessed" (what its stored post-processing does);
-    "postprocessed" where not given. Best F1 micro first.
+    "postprocessed" where not given; a run whose stage has no rows (such as "missing") is
+    left out. Best F1 micro first.
     """
     stages = stages or {}
     rows = []

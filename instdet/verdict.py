@@ -52,12 +52,11 @@ def heard(probs: dict[str, np.ndarray], actives: dict[str, np.ndarray],
     is heard), agreement (weighted share of models hearing it there), when (time ranges)."""
     p, a = ensemble(probs, actives, weights)
     on = a >= 0.5
-    # Blips are not a verdict: at least MIN_HEARD_S in all (half of a shorter clip).
     least = min(MIN_HEARD_S, 0.5 * on.shape[0] / frame_rate) * frame_rate
     rows = []
     for k in np.flatnonzero(on.sum(axis=0) >= max(least, 1)):
         segs = segments(on[:, k], frame_rate=frame_rate, min_gap_s=2.0)
-        segs = [s for s in segs if s[1] - s[0] >= 0.5] or segs
+        segs = [s for s in segs if s[1] - s[0] >= MIN_HEARD_S] or segs
         rows.append({"instrument": INSTRUMENTS[k], "share": float(on[:, k].mean()),
                      "confidence": float(p[on[:, k], k].mean()),
                      "agreement": float(a[on[:, k], k].mean()),

@@ -22,7 +22,6 @@ cv = loaders.cv_table(str(results), "release_cv")
 summary = cv_summary(cv, stages={r: loaders.shipped_stage(str(models / r))
                                  for r in cv.get("run_id", pd.Series()).dropna().unique()}) \
     if cv is not None and not cv.empty else pd.DataFrame()
-summary = summary[summary["stage"] != "missing"] if not summary.empty else summary
 if not summary.empty:
     st.subheader("Use on your songs", help=tip("cross-validation"))
     best = summary.iloc[0]

@@ -8,6 +8,7 @@ from instdet.data.aam import _ANNOTATION_KINDS, PAST_MIX_S, Track, check_instrum
 from instdet.data.midi import load_midi_notes
 from instdet.errors import InstdetError
 
+
 def check_track(track: Track) -> list[str]:
     """One-line problems of one track (``instdet.data.aam.validate`` runs it on each)."""
     msgs: list[str] = []
