@@ -36,17 +36,19 @@ def int_at_least(lo: int):
     return parse
 
 
-def float_in(lo: float, hi: float, *, open_lo: bool = False):
-    """An argparse type: a finite number in ``[lo, hi]`` (``(lo, hi]`` when ``open_lo``)."""
+def float_in(lo: float, hi: float, *, open_lo: bool = False, open_hi: bool = False):
+    """An argparse type: a finite number in ``[lo, hi]``, ``lo`` left out when ``open_lo`` and
+    ``hi`` when ``open_hi``."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not (lo < value if open_lo else lo <= value) or not value <= hi:
+        if not (lo < value if open_lo else lo <= value) or not (value < hi if open_hi else value <= hi):
             raise argparse.ArgumentTypeError(
-                f"must lie in {'(' if open_lo else '['}{lo:g}, {hi:g}], got {text}")
+                f"must lie in {'(' if open_lo else '['}{lo:g}, {hi:g}{')' if open_hi else ']'}, "
+                f"got {text}")
         return value
 
     parse.__name__ = "number"

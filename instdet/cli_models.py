@@ -37,17 +37,32 @@ def _settings(pairs: list[str] | None, model: str | None = None) -> dict:
     return out
 
 
-def _train_config(args, model: str, train_size: int | None):
+def _per_model(text: str | None, models: list[str]) -> dict[str, int]:
+    """``MODEL=N,...`` (``--model-epochs``) as ``{model: N}``, for models of this sweep only."""
+    out = {}
+    for pair in (text or "").split(","):
+        if not pair.strip():
+            continue
+        name, sep, value = pair.strip().partition("=")
+        if not sep or name not in models or not value.isdigit() or int(value) < 1:
+            raise InstdetError(f"--model-epochs takes MODEL=N for models of this sweep "
+                               f"({','.join(models)}), N >= 1; got {pair.strip()!r}")
+        out[name] = int(value)
+    return out
+
+
+def _train_config(args, model: str, train_size: int | None, *, epochs: int | None = None):
     from instdet.training import TrainConfig
 
     return TrainConfig(
         model=model, model_settings=_settings(args.set, model), data=tuple(str(d) for d in args.data),
         train_size=train_size, test_ids=_ids(args.test_ids), val_ids=_ids(args.val_ids),
-        label_source=args.labels, epochs=args.epochs, patience=args.patience,
+        label_source=args.labels, epochs=epochs or args.epochs, patience=args.patience,
         steps_per_epoch=args.steps, batch_size=args.batch_size, crop_frames=args.crop,
         lr=args.lr, seed=args.seed, augment=not args.no_augment, remix_prob=args.remix_prob,
         sample_prob=args.sample_prob, init_from=str(args.init or ""),
         teacher=str(args.teacher or ""), distill_weight=args.distill_weight,
+        schedule=args.schedule, ema=args.ema, thresholds=args.thresholds,
     )
 
 
@@ -103,6 +118,7 @@ def cmd_sweep(args) -> int:
         raise InstdetError(f"--sizes takes whole numbers, e.g. 75,150,300; got {args.sizes!r}") from None
     if not models or not sizes or min(sizes) < 1:
         raise InstdetError("give at least one model and sizes of at least 1 track")
+    epochs = _per_model(args.model_epochs, models)
     todo = []
     for model in models:
         for size in sizes:
@@ -110,7 +126,8 @@ def cmd_sweep(args) -> int:
             if run.is_done():
                 print(f"{run.run_id}: done already, kept")
             else:
-                todo.append((_train_config(args, model, size), run.path))
+                todo.append((_train_config(args, model, size, epochs=epochs.get(model)),
+                             run.path))
     if args.jobs > 1 and len(todo) > 1:
         _parallel(todo, jobs=args.jobs, cache=args.cache)
     else:
@@ -283,6 +300,15 @@ def add_commands(sub) -> None:
         p.add_argument("--batch-size", type=int_at_least(1), default=16)
         p.add_argument("--crop", type=int_at_least(8), default=256, help="frames per training crop")
         p.add_argument("--lr", type=float_in(0, 10, open_lo=True), default=1e-3)
+        p.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                       help="learning rate: constant, or a cosine down to 5%% over the epochs")
+        p.add_argument("--ema", type=float_in(0, 1, open_hi=True), default=0.0, metavar="DECAY",
+                       help="validate and save a moving average of the weights with this decay "
+                            "per step (e.g. 0.99); 0 = the weights of the last step")
+        p.add_argument("--thresholds", choices=["none", "global", "per-instrument"],
+                       default="none",
+                       help="post-processing chosen on the validation songs: a median filter, "
+                            "and thresholds other than 0.5 if asked (default none)")
         p.add_argument("--seed", type=int_at_least(0), default=0)
         p.add_argument("--no-augment", action="store_true",
                        help="train without mel shift, tilt and SpecAugment masks")
@@ -319,6 +345,9 @@ def add_commands(sub) -> None:
     p.add_argument("--prefix", default="", help="prefix of the run ids")
     p.add_argument("--jobs", type=int_at_least(1), default=1,
                    help="runs trained at once, each in its own process with its share of cores")
+    p.add_argument("--model-epochs", metavar="MODEL=N,...",
+                   help="epochs of some models instead of --epochs, e.g. mlp=30,convtf=12 (a "
+                        "small model affords more)")
     p.add_argument("--evaluate", action="store_true", help="evaluate each run on its test split")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     common(p)

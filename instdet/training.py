@@ -8,6 +8,7 @@ status ``failed`` and never ships as done.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import shutil
@@ -20,6 +21,7 @@ import torch
 from scipy.special import expit
 
 from instdet.augment import augment_batch
+from instdet.averaging import WeightAverage
 from instdet.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint, stored_settings
 from instdet.data.aam import INSTRUMENTS, load_tracks
 from instdet.dataset import (TrackArrays, class_pos_weight, data_kind, load_arrays, load_pack,
@@ -29,7 +31,7 @@ from instdet.features import FeatureConfig, scale
 from instdet.inference import predict_logits
 from instdet.metrics import frame_f1
 from instdet.models import build_model, model_config
-from instdet.postprocess import PostProcess, tune
+from instdet.postprocess import THRESHOLD_MODES, PostProcess, tune
 from instdet.runs import RunDir, check_name
 
 
@@ -57,6 +59,8 @@ class TrainConfig:
     sample_prob: float = 0.0  # share of crops replaced by on-the-fly note-sampler songs
     init_from: str = ""  # a run or checkpoint whose weights start this run (fine-tuning)
     schedule: str = "constant"  # learning rate: "constant", or "cosine" (decays to 5% over the epochs)
+    ema: float = 0.0  # decay of a moving average of the weights, used to validate and save; 0 = off
+    thresholds: str = "none"  # post-processing chosen on the validation songs (postprocess.tune)
     holdout: bool = True  # pick val and test songs at random when no ids are given
     teacher: str = ""  # a run whose probabilities are soft targets (distillation)
     distill_weight: float = 0.0  # share of the loss given to the teacher's targets
@@ -69,10 +73,11 @@ class TrainConfig:
             "crop_frames": self.crop_frames >= 8, "lr": 0 < self.lr < 10,
             "weight_decay": self.weight_decay >= 0, "seed": self.seed >= 0,
             "remix_prob": 0 <= self.remix_prob <= 1, "sample_prob": 0 <= self.sample_prob <= 1,
-            "distill_weight": 0 <= self.distill_weight <= 1,
+            "distill_weight": 0 <= self.distill_weight <= 1, "ema": 0 <= self.ema < 1,
             "train_size": self.train_size is None or self.train_size >= 1,
         }
         checks["schedule"] = self.schedule in ("cosine", "constant")
+        checks["thresholds"] = self.thresholds in THRESHOLD_MODES
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise InstdetError(f"training setting out of range: {bad[0]}="
@@ -228,6 +233,7 @@ def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress
                             factor=config.rare_factor)
     extra = _on_the_fly(config, {t: tracks[t] for t in split["train"] if t in tracks}, features)
     teacher = _teacher(config, train_arr)
+    average = WeightAverage(model, config.ema) if config.ema else None
     start_epoch, best, bad, history = 1, -1.0, 0, []
     if resume:
         if not run.last.exists():
@@ -238,6 +244,8 @@ def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             start_epoch, best, bad = state["epoch"] + 1, state["best"], state["bad_epochs"]
+            if average is not None:
+                average.load_state_dict(state["average"])
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise InstdetError(f"{run.last}: not this run's training state ({str(exc)[:80]})") from None
         # The history travels inside last.pt: an interrupt between writing history.csv and
@@ -275,40 +283,45 @@ def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress
             opt.zero_grad()
             loss.backward()
             opt.step()
+            if average is not None:
+                average.update(model)
             losses.append(loss.item())
         if not all(torch.isfinite(p).all() for p in model.parameters()):
             _fail(run, summary, f"weights became NaN or infinite at epoch {epoch}; lower --lr")
-        ev = validate(model, val_arr, device=device, pos_weight=pos_weight) if val_arr else \
-            {"val_loss": float("nan"), "f1_micro": float("nan"), "f1_macro": float("nan"),
-             "score": float(epoch)}  # no validation songs: every epoch is the newest best
-        seconds = time.time() - t0
-        row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_loss": ev["val_loss"],
-               "val_f1_micro": ev["f1_micro"], "val_f1_macro": ev["f1_macro"],
-               "val_score": ev["score"], "seconds": seconds,
-               "frames_per_s": config.steps_per_epoch * config.batch_size * config.crop_frames
-               / max(seconds, 1e-9)}
-        history.append(row)
-        if ev["score"] > best:
-            best, bad = ev["score"], 0
-            post, _, after = tune(ev["probs"], ev["labels"]) if val_arr else \
-                (PostProcess(), float("nan"), float("nan"))
-            save_checkpoint(run.checkpoint, {
-                "format": FORMAT_VERSION, "model_name": config.model, "model_config": settings,
-                "feature_config": features.to_dict(), "instruments": list(INSTRUMENTS),
-                "epoch": epoch, "best_score": best if val_arr else float("nan"),
-                # Half precision halves the shipped models (load_state_dict widens them back);
-                # predictions move by about 1e-3 in probability.
-                "state_dict": {k: (v.half() if v.is_floating_point() else v).cpu()
-                               for k, v in model.state_dict().items()},
-                "postprocess": post.to_dict(), "val_score_postprocessed": after,
-                "seed": config.seed, "run_id": run.run_id,
-            })
-        else:
-            bad += 1
+        with (average.swapped_in(model) if average is not None else contextlib.nullcontext()):
+            ev = validate(model, val_arr, device=device, pos_weight=pos_weight) if val_arr else \
+                {"val_loss": float("nan"), "f1_micro": float("nan"), "f1_macro": float("nan"),
+                 "score": float(epoch)}  # no validation songs: every epoch is the newest best
+            seconds = time.time() - t0
+            row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_loss": ev["val_loss"],
+                   "val_f1_micro": ev["f1_micro"], "val_f1_macro": ev["f1_macro"],
+                   "val_score": ev["score"], "seconds": seconds,
+                   "frames_per_s": config.steps_per_epoch * config.batch_size * config.crop_frames
+                   / max(seconds, 1e-9)}
+            history.append(row)
+            if ev["score"] > best:
+                best, bad = ev["score"], 0
+                post, _, after = tune(ev["probs"], ev["labels"],
+                                       thresholds=config.thresholds) if val_arr else \
+                    (PostProcess(), float("nan"), float("nan"))
+                save_checkpoint(run.checkpoint, {
+                    "format": FORMAT_VERSION, "model_name": config.model, "model_config": settings,
+                    "feature_config": features.to_dict(), "instruments": list(INSTRUMENTS),
+                    "epoch": epoch, "best_score": best if val_arr else float("nan"),
+                    # Half precision halves the shipped models (load_state_dict widens them back);
+                    # predictions move by about 1e-3 in probability.
+                    "state_dict": {k: (v.half() if v.is_floating_point() else v).cpu()
+                                   for k, v in model.state_dict().items()},
+                    "postprocess": post.to_dict(), "val_score_postprocessed": after,
+                    "seed": config.seed, "run_id": run.run_id,
+                })
+            else:
+                bad += 1
         run.write_history(history)
         save_checkpoint(run.last, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                    "epoch": epoch, "best": best, "bad_epochs": bad,
-                                   "history": history})
+                                   "history": history,
+                                   **({"average": average.state_dict()} if average else {})})
         if progress:
             progress(row)
         if bad >= config.patience:

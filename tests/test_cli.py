@@ -36,6 +36,8 @@ def test_validate_real(aam_tiny):
         (["evaluate", "{tmp}/none", "--data", "{tmp}"], "no such checkpoint"),
         (["predict", "{tmp}", "{tmp}/song.mp3"], "no such checkpoint"),
         (["features", "{tmp}"], "no AAM tracks"),
+        (["sweep", "--models", "mlp", "--model-epochs", "crnn=3", "--data", "{tmp}"],
+         "--model-epochs takes MODEL=N"),
     ],
 )
 def test_errors_are_one_line(tmp_path, args, message):
@@ -82,6 +84,20 @@ def test_pipeline_train_evaluate_predict(tiny, tmp_path, capsys):
     assert main(["predict", str(runs / "r"), str(tiny / "audio-mixes" / "0002_mix.flac"),
                  "--out", str(tmp_path / "p.csv")]) == 0
     assert (tmp_path / "p.csv").read_text().startswith("time_s,AcousticGuitar")
+
+
+def test_sweep_gives_each_model_its_epochs_schedule_and_average(tiny, tmp_path):
+    runs = tmp_path / "runs"
+    assert main(["sweep", "--models", "mlp,crnn", "--sizes", "1", "--data", str(tiny),
+                 "--epochs", "1", "--model-epochs", "mlp=2", "--steps", "2", "--batch-size", "2",
+                 "--crop", "32", "--val-ids", "0001", "--test-ids", "0003", "--runs", str(runs),
+                 "--schedule", "cosine", "--ema", "0.9", "--thresholds", "per-instrument"]) == 0
+    mlp, crnn = (json.loads((runs / f"{m}-n1-s0" / "config.json").read_text())
+                 for m in ("mlp", "crnn"))
+    assert (mlp["train"]["epochs"], crnn["train"]["epochs"]) == (2, 1)
+    assert mlp["epochs_run"] == 2 and crnn["epochs_run"] == 1
+    assert mlp["train"]["schedule"] == "cosine" and mlp["train"]["ema"] == 0.9
+    assert mlp["train"]["thresholds"] == "per-instrument"
 
 
 def test_remix_command_output_validates(aam_tiny, tmp_path):

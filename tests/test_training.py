@@ -58,9 +58,10 @@ def test_same_seed_same_numbers(tiny, tmp_path):
     np.testing.assert_allclose(ha["loss"], hb["loss"], rtol=1e-5)
 
 
-def test_resume_continues(tiny, tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_resume_continues(tiny, tmp_path, ema):
     cfg = TrainConfig(model="mlp", data=(str(tiny),), val_ids=("0001",), test_ids=("0002",),
-                      **{**FAST, "epochs": 2, "patience": 5})
+                      ema=ema, **{**FAST, "epochs": 2, "patience": 5})
     full = tmp_path / "full"
     train(cfg, full, log=lambda s: None)
 
@@ -78,6 +79,8 @@ def test_resume_continues(tiny, tmp_path):
     a, b = (pd.read_csv(p / "history.csv") for p in (full, part))
     assert len(b) == 2 and not (part / "last.pt").exists()
     np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-4)
+    # validation sees the averaged weights: a resumed run must carry the average on
+    np.testing.assert_allclose(a["val_loss"], b["val_loss"], rtol=1e-4)
 
 
 def test_resume_without_state(tmp_path, tiny):
@@ -222,7 +225,8 @@ def test_a_locked_run_is_refused(tiny, tmp_path):
 
 @pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", 0), ("crop_frames", 0),
                                           ("lr", -1.0), ("seed", -1), ("train_size", 0),
-                                          ("remix_prob", 1.5)])
+                                          ("remix_prob", 1.5), ("ema", 1.0),
+                                          ("thresholds", "some")])
 def test_out_of_range_settings(field, value):
     with pytest.raises(InstdetError, match=field):
         TrainConfig(**{field: value})
