@@ -123,16 +123,17 @@ def cmd_sweep(args) -> int:
     for model in models:
         for size in sizes:
             run = RunDir(args.runs / f"{args.prefix}{model}-n{size}-s{args.seed}")
-            if run.is_done():
-                print(f"{run.run_id}: done already, kept")
+            if run.is_done() and not args.overwrite:
+                print(f"{run.run_id}: done already, kept (--overwrite retrains it)")
             else:
                 todo.append((_train_config(args, model, size, epochs=epochs.get(model)),
                              run.path))
     if args.jobs > 1 and len(todo) > 1:
-        _parallel(todo, jobs=args.jobs, cache=args.cache)
+        _parallel(todo, jobs=args.jobs, cache=args.cache, overwrite=args.overwrite)
     else:
         for config, run_dir in todo:
-            _train_one(config, run_dir, resume=RunDir(run_dir).last.exists(), cache=args.cache)
+            _train_one(config, run_dir, resume=RunDir(run_dir).last.exists(), cache=args.cache,
+                       overwrite=args.overwrite)
     if args.evaluate:
         for model in models:
             for size in sizes:
@@ -143,7 +144,7 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def _parallel(todo, *, jobs: int, cache) -> None:
+def _parallel(todo, *, jobs: int, cache, overwrite: bool = False) -> None:
     """Runs in ``jobs`` processes, one bar for all their epochs."""
     from tqdm import tqdm
 
@@ -159,7 +160,7 @@ def _parallel(todo, *, jobs: int, cache) -> None:
                 bar.update(1)
                 bar.set_postfix_str(f"{name} epoch {epoch} val {score:.3f}")
 
-        train_parallel(todo, jobs=jobs, cache_dir=cache, on_event=on_event)
+        train_parallel(todo, jobs=jobs, cache_dir=cache, on_event=on_event, overwrite=overwrite)
 
 
 def _evaluate(run_dir: Path, args, *, data) -> dict:
@@ -348,6 +349,9 @@ def add_commands(sub) -> None:
     p.add_argument("--model-epochs", metavar="MODEL=N,...",
                    help="epochs of some models instead of --epochs, e.g. mlp=30,convtf=12 (a "
                         "small model affords more)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="retrain runs that have finished (each kept as a backup until its new "
+                        "run ends); without it they are kept")
     p.add_argument("--evaluate", action="store_true", help="evaluate each run on its test split")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     common(p)

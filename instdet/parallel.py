@@ -17,21 +17,23 @@ from instdet.training import TrainConfig, train
 
 
 def _parallel_job(job) -> str:
-    config, run_dir, cache_dir, threads, queue = job
+    config, run_dir, cache_dir, threads, queue, overwrite = job
     torch.set_num_threads(threads)
     run = RunDir(run_dir)
-    train(config, run_dir, cache_dir=cache_dir, resume=run.last.exists(),
+    train(config, run_dir, cache_dir=cache_dir, resume=run.last.exists(), overwrite=overwrite,
           progress=lambda row: queue.put((run.run_id, row["epoch"], row["val_score"])),
           log=lambda text: None)
     return run.run_id
 
 
 def train_parallel(todo: list[tuple[TrainConfig, Path]], *, jobs: int, cache_dir=None,
-                   on_event: Callable[[str, int | None, float], None] | None = None) -> None:
+                   on_event: Callable[[str, int | None, float], None] | None = None,
+                   overwrite: bool = False) -> None:
     """Train runs ``(config, run folder)`` in ``jobs`` processes, each with an equal share of
     the cores (on 2 cores, two one-thread runs train faster than one two-thread run).
     ``on_event(run_id, epoch, val_score)`` after each epoch; epoch None when a run ends.
     A run that fails does not stop the others; their errors are raised together at the end.
+    ``overwrite`` retrains finished runs (``training.train``'s backup rule).
     """
     import multiprocessing as mp
     import os
@@ -43,7 +45,7 @@ def train_parallel(todo: list[tuple[TrainConfig, Path]], *, jobs: int, cache_dir
     errors = []
     with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
         queue = manager.Queue()
-        futures = {pool.submit(_parallel_job, (c, Path(d), cache_dir, threads, queue)):
+        futures = {pool.submit(_parallel_job, (c, Path(d), cache_dir, threads, queue, overwrite)):
                    Path(d).name for c, d in todo}
         pending = set(futures)
         while pending:

@@ -77,7 +77,7 @@ for stage in $STAGES; do
     # 2 songs; thresholds per instrument, as the GPU runs these replace.
     common=(--val-ids "$VAL" --epochs 10 --model-epochs mlp=30,convtf=12 --patience 5
             --steps 100 --batch-size 16 --crop 256 --schedule cosine --ema 0.995
-            --thresholds per-instrument --seed $SEED --runs saved_models --jobs 2
+            --thresholds per-instrument --seed $SEED --runs saved_models --jobs 2 --overwrite
             --set crnn.time_pool=4)
     run instdet sweep --models convtf,crnn,mlp --sizes 75,150,300 \
       --data "$WORK/packs/sampled.npz" --test-ids "$TEST_SAMPLED" "${common[@]}"

@@ -98,6 +98,16 @@ def test_sweep_gives_each_model_its_epochs_schedule_and_average(tiny, tmp_path):
     assert mlp["epochs_run"] == 2 and crnn["epochs_run"] == 1
     assert mlp["train"]["schedule"] == "cosine" and mlp["train"]["ema"] == 0.9
     assert mlp["train"]["thresholds"] == "per-instrument"
+    again = ["sweep", "--models", "mlp,crnn", "--sizes", "1", "--data", str(tiny), "--epochs", "1",
+             "--steps", "2", "--batch-size", "2", "--crop", "32", "--val-ids", "0001",
+             "--test-ids", "0003", "--runs", str(runs), "--jobs", "2"]
+    assert main(again) == 0  # finished runs are kept...
+    assert json.loads((runs / "mlp-n1-s0" / "config.json").read_text())["epochs_run"] == 2
+    assert main([*again, "--overwrite"]) == 0  # ...unless asked (two processes here)
+    for m in ("mlp", "crnn"):
+        redone = json.loads((runs / f"{m}-n1-s0" / "config.json").read_text())
+        assert redone["epochs_run"] == 1 and redone["train"]["schedule"] == "constant"
+    assert not list(runs.glob(".*backup"))
 
 
 def test_remix_command_output_validates(aam_tiny, tmp_path):
