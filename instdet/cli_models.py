@@ -37,27 +37,29 @@ def _settings(pairs: list[str] | None, model: str | None = None) -> dict:
     return out
 
 
-def _per_model(text: str | None, models: list[str]) -> dict[str, int]:
-    """``MODEL=N,...`` (``--model-epochs``) as ``{model: N}``, for models of this sweep only."""
+def _per_model(text: str | None, models: list[str], option: str) -> dict[str, int]:
+    """``MODEL=N,...`` (``--model-epochs``, ``--model-patience``) as ``{model: N}``, for models
+    of this sweep only."""
     out = {}
     for pair in (text or "").split(","):
         if not pair.strip():
             continue
         name, sep, value = pair.strip().partition("=")
         if not sep or name not in models or not value.isdigit() or int(value) < 1:
-            raise InstdetError(f"--model-epochs takes MODEL=N for models of this sweep "
+            raise InstdetError(f"{option} takes MODEL=N for models of this sweep "
                                f"({','.join(models)}), N >= 1; got {pair.strip()!r}")
         out[name] = int(value)
     return out
 
 
-def _train_config(args, model: str, train_size: int | None, *, epochs: int | None = None):
+def _train_config(args, model: str, train_size: int | None, *, epochs: int | None = None,
+                  patience: int | None = None):
     from instdet.training import TrainConfig
 
     return TrainConfig(
         model=model, model_settings=_settings(args.set, model), data=tuple(str(d) for d in args.data),
         train_size=train_size, test_ids=_ids(args.test_ids), val_ids=_ids(args.val_ids),
-        label_source=args.labels, epochs=epochs or args.epochs, patience=args.patience,
+        label_source=args.labels, epochs=epochs or args.epochs, patience=patience or args.patience,
         steps_per_epoch=args.steps, batch_size=args.batch_size, crop_frames=args.crop,
         lr=args.lr, seed=args.seed, augment=not args.no_augment, remix_prob=args.remix_prob,
         sample_prob=args.sample_prob, init_from=str(args.init or ""),
@@ -118,7 +120,8 @@ def cmd_sweep(args) -> int:
         raise InstdetError(f"--sizes takes whole numbers, e.g. 75,150,300; got {args.sizes!r}") from None
     if not models or not sizes or min(sizes) < 1:
         raise InstdetError("give at least one model and sizes of at least 1 track")
-    epochs = _per_model(args.model_epochs, models)
+    epochs = _per_model(args.model_epochs, models, "--model-epochs")
+    patience = _per_model(args.model_patience, models, "--model-patience")
     todo = []
     for model in models:
         for size in sizes:
@@ -126,8 +129,8 @@ def cmd_sweep(args) -> int:
             if run.is_done() and not args.overwrite:
                 print(f"{run.run_id}: done already, kept (--overwrite retrains it)")
             else:
-                todo.append((_train_config(args, model, size, epochs=epochs.get(model)),
-                             run.path))
+                todo.append((_train_config(args, model, size, epochs=epochs.get(model),
+                                           patience=patience.get(model)), run.path))
     if args.jobs > 1 and len(todo) > 1:
         _parallel(todo, jobs=args.jobs, cache=args.cache, overwrite=args.overwrite)
     else:
@@ -349,6 +352,9 @@ def add_commands(sub) -> None:
     p.add_argument("--model-epochs", metavar="MODEL=N,...",
                    help="epochs of some models instead of --epochs, e.g. mlp=30,convtf=12 (a "
                         "small model affords more)")
+    p.add_argument("--model-patience", metavar="MODEL=N,...",
+                   help="patience of some models instead of --patience, e.g. mlp=12 (a longer "
+                        "budget needs a longer wait)")
     p.add_argument("--overwrite", action="store_true",
                    help="retrain runs that have finished (each kept as a backup until its new "
                         "run ends); without it they are kept")

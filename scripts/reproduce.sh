@@ -72,10 +72,12 @@ for stage in $STAGES; do
     # Two runs at a time, one core each (faster than one run on two cores). The CRNN pools
     # time by 4 before its BiLSTM (`--set crnn.time_pool=1` is the seed's exact CRNN, 4x
     # slower on a CPU: benchmarks/README.md). Epochs per model from their cost and learning
-    # curves (an MLP epoch costs a fifth of a CRNN's); a cosine learning rate and a moving
-    # average of the weights make the validation curve smooth enough to pick an epoch from
-    # 2 songs; thresholds per instrument, as the GPU runs these replace.
+    # curves (an MLP epoch costs a fifth of a CRNN's), patience about 40% of them; a cosine
+    # learning rate and a moving average of the weights make the validation curve smooth
+    # enough to pick an epoch from 2 songs; thresholds per instrument, as the GPU runs these
+    # replace.
     common=(--val-ids "$VAL" --epochs 10 --model-epochs mlp=30,convtf=12 --patience 5
+            --model-patience mlp=12
             --steps 100 --batch-size 16 --crop 256 --schedule cosine --ema 0.995
             --thresholds per-instrument --seed $SEED --runs saved_models --jobs 2 --overwrite
             --set crnn.time_pool=4)

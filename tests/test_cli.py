@@ -38,6 +38,8 @@ def test_validate_real(aam_tiny):
         (["features", "{tmp}"], "no AAM tracks"),
         (["sweep", "--models", "mlp", "--model-epochs", "crnn=3", "--data", "{tmp}"],
          "--model-epochs takes MODEL=N"),
+        (["sweep", "--models", "mlp", "--model-patience", "mlp=x", "--data", "{tmp}"],
+         "--model-patience takes MODEL=N"),
     ],
 )
 def test_errors_are_one_line(tmp_path, args, message):
@@ -89,13 +91,14 @@ def test_pipeline_train_evaluate_predict(tiny, tmp_path, capsys):
 def test_sweep_gives_each_model_its_epochs_schedule_and_average(tiny, tmp_path):
     runs = tmp_path / "runs"
     assert main(["sweep", "--models", "mlp,crnn", "--sizes", "1", "--data", str(tiny),
-                 "--epochs", "1", "--model-epochs", "mlp=2", "--steps", "2", "--batch-size", "2",
+                 "--epochs", "1", "--model-epochs", "mlp=2", "--model-patience", "mlp=9", "--steps", "2", "--batch-size", "2",
                  "--crop", "32", "--val-ids", "0001", "--test-ids", "0003", "--runs", str(runs),
                  "--schedule", "cosine", "--ema", "0.9", "--thresholds", "per-instrument"]) == 0
     mlp, crnn = (json.loads((runs / f"{m}-n1-s0" / "config.json").read_text())
                  for m in ("mlp", "crnn"))
     assert (mlp["train"]["epochs"], crnn["train"]["epochs"]) == (2, 1)
     assert mlp["epochs_run"] == 2 and crnn["epochs_run"] == 1
+    assert (mlp["train"]["patience"], crnn["train"]["patience"]) == (9, 6)
     assert mlp["train"]["schedule"] == "cosine" and mlp["train"]["ema"] == 0.9
     assert mlp["train"]["thresholds"] == "per-instrument"
     again = ["sweep", "--models", "mlp,crnn", "--sizes", "1", "--data", str(tiny), "--epochs", "1",
