@@ -288,7 +288,6 @@ def cmd_import_seed(args) -> int:
 
 def add_commands(sub) -> None:
     from instdet.models import TRAINABLE
-    from instdet.postprocess import THRESHOLD_MODES
 
     def common(p):
         p.add_argument("--data", action="append", type=Path, default=[],
@@ -310,7 +309,7 @@ def add_commands(sub) -> None:
         p.add_argument("--ema", type=float_in(0, 1, open_hi=True), default=0.0, metavar="DECAY",
                        help="validate and save a moving average of the weights with this decay "
                             "per step (e.g. 0.99); 0 = the weights of the last step")
-        p.add_argument("--thresholds", choices=list(THRESHOLD_MODES),
+        p.add_argument("--thresholds", choices=["none", "global", "per-instrument"],
                        default="none",
                        help="post-processing chosen on the validation songs: a median filter, "
                             "and thresholds other than 0.5 if asked (default none)")
