@@ -113,6 +113,16 @@ def test_sweep_gives_each_model_its_epochs_schedule_and_average(tiny, tmp_path):
     assert not list(runs.glob(".*backup"))
 
 
+def test_threshold_choices_are_the_tuner_modes():
+    """The CLI lists them literally (importing the tuner would slow every command's start)."""
+    from instdet.cli import build_parser
+    from instdet.postprocess import THRESHOLD_MODES
+
+    sweep = build_parser()._subparsers._group_actions[0].choices["sweep"]
+    action = next(a for a in sweep._actions if a.dest == "thresholds")
+    assert tuple(action.choices) == THRESHOLD_MODES
+
+
 def test_remix_command_output_validates(aam_tiny, tmp_path):
     r = run_cli("data", "remix", "--source", aam_tiny, "--dest", tmp_path / "rx", "--n-tracks", "3",
                 "--seed", "4", "--duration", "8", "--exclude", "2462,2841,3000")
