@@ -292,31 +292,33 @@ def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress
             ev = validate(model, val_arr, device=device, pos_weight=pos_weight) if val_arr else \
                 {"val_loss": float("nan"), "f1_micro": float("nan"), "f1_macro": float("nan"),
                  "score": float(epoch)}  # no validation songs: every epoch is the newest best
-            seconds = time.time() - t0
-            row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_loss": ev["val_loss"],
-                   "val_f1_micro": ev["f1_micro"], "val_f1_macro": ev["f1_macro"],
-                   "val_score": ev["score"], "seconds": seconds,
-                   "frames_per_s": config.steps_per_epoch * config.batch_size * config.crop_frames
-                   / max(seconds, 1e-9)}
-            history.append(row)
-            if ev["score"] > best:
-                best, bad = ev["score"], 0
-                post, _, after = tune(ev["probs"], ev["labels"],
-                                       thresholds=config.thresholds) if val_arr else \
-                    (PostProcess(), float("nan"), float("nan"))
-                save_checkpoint(run.checkpoint, {
-                    "format": FORMAT_VERSION, "model_name": config.model, "model_config": settings,
-                    "feature_config": features.to_dict(), "instruments": list(INSTRUMENTS),
-                    "epoch": epoch, "best_score": best if val_arr else float("nan"),
-                    # Half precision halves the shipped models (load_state_dict widens them back);
-                    # predictions move by about 1e-3 in probability.
-                    "state_dict": {k: (v.half() if v.is_floating_point() else v).cpu()
-                                   for k, v in model.state_dict().items()},
-                    "postprocess": post.to_dict(), "val_score_postprocessed": after,
-                    "seed": config.seed, "run_id": run.run_id,
-                })
-            else:
-                bad += 1
+        # the weights that validated: the moving average when there is one
+        validated = average.state if average is not None else model.state_dict()
+        seconds = time.time() - t0
+        row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_loss": ev["val_loss"],
+               "val_f1_micro": ev["f1_micro"], "val_f1_macro": ev["f1_macro"],
+               "val_score": ev["score"], "seconds": seconds,
+               "frames_per_s": config.steps_per_epoch * config.batch_size * config.crop_frames
+               / max(seconds, 1e-9)}
+        history.append(row)
+        if ev["score"] > best:
+            best, bad = ev["score"], 0
+            post, _, after = tune(ev["probs"], ev["labels"],
+                                  thresholds=config.thresholds) if val_arr else \
+                (PostProcess(), float("nan"), float("nan"))
+            save_checkpoint(run.checkpoint, {
+                "format": FORMAT_VERSION, "model_name": config.model, "model_config": settings,
+                "feature_config": features.to_dict(), "instruments": list(INSTRUMENTS),
+                "epoch": epoch, "best_score": best if val_arr else float("nan"),
+                # Half precision halves the shipped models (load_state_dict widens them back);
+                # predictions move by about 1e-3 in probability.
+                "state_dict": {k: (v.half() if v.is_floating_point() else v).cpu()
+                               for k, v in validated.items()},
+                "postprocess": post.to_dict(), "val_score_postprocessed": after,
+                "seed": config.seed, "run_id": run.run_id,
+            })
+        else:
+            bad += 1
         run.write_history(history)
         save_checkpoint(run.last, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                    "epoch": epoch, "best": best, "bad_epochs": bad,
