@@ -65,6 +65,7 @@ def _train_config(args, model: str, train_size: int | None, *, epochs: int | Non
         sample_prob=args.sample_prob, init_from=str(args.init or ""),
         teacher=str(args.teacher or ""), distill_weight=args.distill_weight,
         schedule=args.schedule, ema=args.ema, thresholds=args.thresholds,
+        real_first=args.real_first,
     )
 
 
@@ -314,6 +315,9 @@ def add_commands(sub) -> None:
                        help="post-processing chosen on the validation songs: a median filter, "
                             "and thresholds other than 0.5 if asked (default none)")
         p.add_argument("--seed", type=int_at_least(0), default=0)
+        p.add_argument("--real-first", action="store_true",
+                       help="a training size takes every real AAM song of the pool before any "
+                            "generated one (default: all drawn at random)")
         p.add_argument("--no-augment", action="store_true",
                        help="train without mel shift, tilt and SpecAugment masks")
         p.add_argument("--remix-prob", type=float_in(0, 1), default=0.0,

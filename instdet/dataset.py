@@ -77,12 +77,14 @@ def split_tracks(
     test_fraction: float = 0.15,
     test_ids: list[str] | None = None,
     val_ids: list[str] | None = None,
+    real_first: bool = False,
 ) -> dict[str, list[str]]:
     """Split track ids into train / val / test, reproducibly for a seed.
 
     Explicit ``test_ids`` and ``val_ids`` are taken as given; the rest is shuffled and cut.
     A fraction of 0 with no ids given leaves that part empty. ``train_size`` caps the
-    training tracks (``None``: all that remain).
+    training tracks (``None``: all that remain); with ``real_first`` the cap takes every
+    real AAM song left for training before any generated one (each group in shuffled order).
     """
     known = set(ids)
     for name, given in (("test", test_ids), ("validation", val_ids)):
@@ -104,6 +106,8 @@ def split_tracks(
                 f"asked for {train_size} training tracks but only {len(train)} remain after "
                 f"{len(val)} validation and {len(test)} test tracks"
             )
+        if real_first:
+            train = sorted(train, key=lambda t: corpus_kind(t) != "real")  # stable: keeps the shuffle
         train = train[:train_size]
     if not train:
         raise InstdetError("no training tracks left; give more data")

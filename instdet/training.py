@@ -41,6 +41,7 @@ class TrainConfig:
     model_settings: dict = dataclasses.field(default_factory=dict)
     data: tuple[str, ...] = ()
     train_size: int | None = None  # training tracks; None = all left after val and test
+    real_first: bool = False  # the train_size cap takes the real songs before generated ones
     test_ids: tuple[str, ...] = ()
     val_ids: tuple[str, ...] = ()
     label_source: str = "auto"
@@ -160,6 +161,7 @@ def _gather(config: TrainConfig, run: RunDir, *, features: FeatureConfig, cache_
     else:
         split = split_tracks([*tracks, *packed], train_size=config.train_size, seed=config.seed,
                              test_ids=list(config.test_ids), val_ids=list(config.val_ids),
+                             real_first=config.real_first,
                              **({} if config.holdout else {"val_fraction": 0, "test_fraction": 0}))
     used = {t: tracks[t] for part in ("train", "val") for t in split[part] if t in tracks}
     log(f"{len(split['train'])} train, {len(split['val'])} val, {len(split['test'])} test tracks")

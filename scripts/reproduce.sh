@@ -9,10 +9,10 @@
 # Real songs 2462, 2841, 3000 are the real test set: never trained on, never used to pick a
 # model or a post-processing, and their stems are neither remixed nor cut into the note bank.
 # 1014 and 2720 are the sweep's validation songs (early stopping, post-processing); they give
-# no note or stem to any generated song either. The other 7 real songs are the training pool,
-# with 300 note-sampler songs of 20 s (`instdet data sample`) for sizes 75/150/300, and with
-# 100 stem remixes and 220 sampled songs for size 320 (the all- runs). Held out as generated
-# test sets: remixes 10361-10400 and sampled songs 40301-40340.
+# no note or stem to any generated song either. The other 7 real songs are in every training
+# set, filled up with 300 note-sampler songs of 20 s (`instdet data sample`) for sizes
+# 75/150/300, and with 100 stem remixes and 220 sampled songs for size 320 (the all- runs).
+# Held out as generated test sets: remixes 10361-10400 and sampled songs 40301-40340.
 # The release models train on all 12 real songs; their score is cross-validated
 # (scripts/release.py). The seed's four MLPs are imported from ../shared/seed-models.
 set -euo pipefail
@@ -75,12 +75,13 @@ for stage in $STAGES; do
     # curves (an MLP epoch costs a fifth of a CRNN's), patience about 40% of them; a cosine
     # learning rate and a moving average of the weights make the validation curve smooth
     # enough to pick an epoch from 2 songs; thresholds per instrument, as the GPU runs these
-    # replace.
+    # replace. Every size holds the 7 real training songs (`--real-first`), the rest sampled
+    # songs: a random draw of 75 from 307 left 5 of the 7 out by chance.
     common=(--val-ids "$VAL" --epochs 10 --model-epochs mlp=30,convtf=12 --patience 5
             --model-patience mlp=12
             --steps 100 --batch-size 16 --crop 256 --schedule cosine --ema 0.995
             --thresholds per-instrument --seed $SEED --runs saved_models --jobs 2 --overwrite
-            --set crnn.time_pool=4)
+            --set crnn.time_pool=4 --real-first)
     run instdet sweep --models convtf,crnn,mlp --sizes 75,150,300 \
       --data "$WORK/packs/sampled.npz" --test-ids "$TEST_SAMPLED" "${common[@]}"
     run instdet sweep --models convtf,crnn,mlp --sizes 320 --prefix all- \

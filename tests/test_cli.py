@@ -93,14 +93,15 @@ def test_sweep_gives_each_model_its_epochs_schedule_and_average(tiny, tmp_path):
     assert main(["sweep", "--models", "mlp,crnn", "--sizes", "1", "--data", str(tiny),
                  "--epochs", "1", "--model-epochs", "mlp=2", "--model-patience", "mlp=9", "--steps", "2", "--batch-size", "2",
                  "--crop", "32", "--val-ids", "0001", "--test-ids", "0003", "--runs", str(runs),
-                 "--schedule", "cosine", "--ema", "0.9", "--thresholds", "per-instrument"]) == 0
+                 "--schedule", "cosine", "--ema", "0.9", "--thresholds", "per-instrument",
+                 "--real-first"]) == 0
     mlp, crnn = (json.loads((runs / f"{m}-n1-s0" / "config.json").read_text())
                  for m in ("mlp", "crnn"))
     assert (mlp["train"]["epochs"], crnn["train"]["epochs"]) == (2, 1)
     assert mlp["epochs_run"] == 2 and crnn["epochs_run"] == 1
     assert (mlp["train"]["patience"], crnn["train"]["patience"]) == (9, 6)
     assert mlp["train"]["schedule"] == "cosine" and mlp["train"]["ema"] == 0.9
-    assert mlp["train"]["thresholds"] == "per-instrument"
+    assert mlp["train"]["thresholds"] == "per-instrument" and mlp["train"]["real_first"]
     again = ["sweep", "--models", "mlp,crnn", "--sizes", "1", "--data", str(tiny), "--epochs", "1",
              "--steps", "2", "--batch-size", "2", "--crop", "32", "--val-ids", "0001",
              "--test-ids", "0003", "--runs", str(runs), "--jobs", "2"]
@@ -110,6 +111,7 @@ def test_sweep_gives_each_model_its_epochs_schedule_and_average(tiny, tmp_path):
     for m in ("mlp", "crnn"):
         redone = json.loads((runs / f"{m}-n1-s0" / "config.json").read_text())
         assert redone["epochs_run"] == 1 and redone["train"]["schedule"] == "constant"
+        assert not redone["train"]["real_first"]
     assert not list(runs.glob(".*backup"))
 
 

@@ -130,6 +130,21 @@ def test_split(train_size, ok):
     assert s == split_tracks(ids, train_size=train_size, seed=0)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("train_size, n_real", [(3, 3), (5, 5), (8, 5)])
+def test_split_real_first_takes_every_real_song_first(seed, train_size, n_real):
+    real = [f"{i:04d}" for i in range(1, 8)]  # 0001-0007
+    generated = [str(40001 + i) for i in range(20)]
+    val = ["0006", "0007"]
+    s = split_tracks([*generated, *real], train_size=train_size, seed=seed, test_ids=["40020"],
+                     val_ids=val, real_first=True)
+    got_real = [t for t in s["train"] if int(t) < 10000]
+    assert len(s["train"]) == train_size and len(got_real) == n_real
+    assert not set(s["train"]) & set(val) and "40020" not in s["train"]
+    assert s == split_tracks([*real, *generated], train_size=train_size, seed=seed,
+                             test_ids=["40020"], val_ids=val, real_first=True)
+
+
 def test_pack_roundtrip(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.uniform(-80, 0, (50, 128)).astype(np.float32)
