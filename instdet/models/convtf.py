@@ -19,6 +19,8 @@ import math
 import torch
 from torch import nn
 
+from instdet.models.pooling import MaxPool
+
 
 @dataclasses.dataclass(frozen=True)
 class ConvTransformerConfig:
@@ -48,7 +50,7 @@ def _block(c_in: int, c_out: int, *, stride: tuple[int, int] = (1, 1),
            pool: tuple[int, int] = (1, 2)) -> nn.Sequential:
     layers = [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
     if pool != (1, 1):
-        layers.append(nn.MaxPool2d(pool))
+        layers.append(MaxPool(pool))
     return nn.Sequential(*layers)
 
 

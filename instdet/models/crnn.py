@@ -13,6 +13,8 @@ import dataclasses
 import torch
 from torch import nn
 
+from instdet.models.pooling import MaxPool
+
 
 @dataclasses.dataclass(frozen=True)
 class CRNNConfig:
@@ -42,7 +44,7 @@ class CRNN(nn.Module):
         self.time_pool = s1 * s2
         self.conv = nn.Sequential(
             nn.Conv2d(1, c, 3, stride=(s1, 1), padding=1), nn.BatchNorm2d(c), nn.ReLU(),
-            nn.MaxPool2d((1, 2)),  # pool frequency only: every frame keeps its own output
+            MaxPool((1, 2)),  # pool frequency only: every frame keeps its own output
             nn.Conv2d(c, c, 3, stride=(s2, 1), padding=1), nn.BatchNorm2d(c), nn.ReLU(),
         )
         self.lstm = nn.LSTM(c * (n_mels // 2), config.lstm_hidden, batch_first=True,
