@@ -10,8 +10,8 @@
 # model or a post-processing, and their stems are neither remixed nor cut into the note bank.
 # 1014 and 2720 are the sweep's validation songs (early stopping, post-processing); they give
 # no note or stem to any generated song either. The other 7 real songs are in every training
-# set, filled up with 300 note-sampler songs of 20 s (`instdet data sample`) for sizes
-# 75/150/300, and with 100 stem remixes and 220 sampled songs for size 320 (the all- runs).
+# set, filled up to the size from 300 note-sampler songs of 20 s (`instdet data sample`) for
+# sizes 75/150/300, and from 100 stem remixes and 220 sampled songs for size 320 (all- runs).
 # Held out as generated test sets: remixes 10361-10400 and sampled songs 40301-40340.
 # The release models train on all 12 real songs; their score is cross-validated
 # (scripts/release.py). The seed's four MLPs are imported from ../shared/seed-models.
