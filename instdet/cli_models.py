@@ -123,6 +123,8 @@ def cmd_sweep(args) -> int:
         raise InstdetError("give at least one model and sizes of at least 1 track")
     epochs = _per_model(args.model_epochs, models, "--model-epochs")
     patience = _per_model(args.model_patience, models, "--model-patience")
+    if args.plan and args.evaluate:
+        raise InstdetError("--plan trains nothing: evaluate the runs after instdet train-plan")
     todo = []
     for model in models:
         for size in sizes:
@@ -132,6 +134,13 @@ def cmd_sweep(args) -> int:
             else:
                 todo.append((_train_config(args, model, size, epochs=epochs.get(model),
                                            patience=patience.get(model)), run.path))
+    if args.plan:
+        from instdet.plan import add_to_plan
+
+        n = add_to_plan(args.plan, [(c, d, args.overwrite) for c, d in todo])
+        print(f"{len(todo)} runs added to {args.plan} ({n} in it); train them with: "
+              f"instdet train-plan {args.plan} --jobs N")
+        return 0
     if args.jobs > 1 and len(todo) > 1:
         _parallel(todo, jobs=args.jobs, cache=args.cache, overwrite=args.overwrite)
     else:
@@ -148,18 +157,43 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def _parallel(todo, *, jobs: int, cache, overwrite: bool = False) -> None:
-    """Runs in ``jobs`` processes, one bar for all their epochs."""
+def cmd_train_plan(args) -> int:
+    from instdet.plan import add_to_plan, read_plan
+    from instdet.runs import RunDir
+
+    jobs = read_plan(args.plan)
+    todo = []
+    for config, run_dir, overwrite in jobs:
+        if RunDir(run_dir).is_done() and not overwrite:
+            print(f"{run_dir.name}: done already, kept")
+        else:
+            todo.append((config, run_dir, overwrite))
+    by_name = {run_dir.name: (config, run_dir) for config, run_dir, _ in todo}
+
+    def finished(name):  # a rerun of the plan keeps what this one has trained
+        add_to_plan(args.plan, [(*by_name[name], False)])
+
+    if todo:
+        _parallel(todo, jobs=args.jobs, cache=args.cache, on_done=finished)
+    print(f"{len(todo)} runs trained, {len(jobs) - len(todo)} kept")
+    return 0
+
+
+def _parallel(todo, *, jobs: int, cache, overwrite: bool = False, on_done=None) -> None:
+    """Runs in ``jobs`` processes, one bar for all their epochs; ``on_done(run name)`` after
+    each run ends."""
     from tqdm import tqdm
 
     from instdet.parallel import train_parallel
 
-    jobs = min(jobs, len(todo))
-    with tqdm(total=sum(c.epochs for c, _ in todo), desc=f"train ({jobs} processes)",
+    jobs = max(1, min(jobs, len(todo)))
+    with tqdm(total=sum(job[0].epochs for job in todo), desc=f"train ({jobs} processes)",
               unit="epoch", file=sys.stderr, dynamic_ncols=True) as bar:
         def on_event(name, epoch, score):
             if epoch is None:
                 bar.write(f"{name}: done", file=sys.stderr)
+                if on_done:
+                    on_done(name)
             else:
                 bar.update(1)
                 bar.set_postfix_str(f"{name} epoch {epoch} val {score:.3f}")
@@ -363,9 +397,21 @@ def add_commands(sub) -> None:
                    help="retrain runs that have finished (each kept as a backup until its new "
                         "run ends); without it they are kept")
     p.add_argument("--evaluate", action="store_true", help="evaluate each run on its test split")
+    p.add_argument("--plan", type=Path, metavar="FILE",
+                   help="add the runs to this plan file instead of training them (instdet "
+                        "train-plan trains every run of one or more sweeps in one pool)")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     common(p)
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("train-plan", help="train every run of a plan file in one pool, "
+                                          "costliest first")
+    p.add_argument("plan", type=Path, help="written by instdet sweep --plan (or "
+                                           "scripts/release.py --plan)")
+    p.add_argument("--jobs", type=int_at_least(1), default=2,
+                   help="runs trained at once, each in its own process with its share of cores")
+    p.add_argument("--cache", type=Path, default=None)
+    p.set_defaults(func=cmd_train_plan)
 
     p = sub.add_parser("evaluate", help="score runs and write their results")
     p.add_argument("run", type=Path, nargs="+", help="run folder(s)")

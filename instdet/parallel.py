@@ -26,27 +26,33 @@ def _parallel_job(job) -> str:
     return run.run_id
 
 
-def train_parallel(todo: list[tuple[TrainConfig, Path]], *, jobs: int, cache_dir=None,
+def train_parallel(todo: list[tuple], *, jobs: int, cache_dir=None,
                    on_event: Callable[[str, int | None, float], None] | None = None,
                    overwrite: bool = False) -> None:
-    """Train runs ``(config, run folder)`` in ``jobs`` processes, each with an equal share of
-    the cores (on 2 cores, two one-thread runs train faster than one two-thread run).
+    """Train runs ``(config, run folder)`` or ``(config, run folder, overwrite)`` in ``jobs``
+    processes, each with an equal share of the cores (on 2 cores, two one-thread runs train
+    faster than one two-thread run), the costliest first (``plan.longest_first``).
     ``on_event(run_id, epoch, val_score)`` after each epoch; epoch None when a run ends.
     A run that fails does not stop the others; their errors are raised together at the end.
-    ``overwrite`` retrains finished runs (``training.train``'s backup rule).
+    ``overwrite`` retrains finished runs (``training.train``'s backup rule); a job's own third
+    item overrides it.
     """
     import multiprocessing as mp
     import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from instdet.plan import longest_first
+
+    todo = longest_first([(job[0], Path(job[1]), job[2] if len(job) > 2 else overwrite)
+                          for job in todo])
     jobs = max(1, min(jobs, len(todo)))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = mp.get_context("spawn")
     errors = []
     with ctx.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
         queue = manager.Queue()
-        futures = {pool.submit(_parallel_job, (c, Path(d), cache_dir, threads, queue, overwrite)):
-                   Path(d).name for c, d in todo}
+        futures = {pool.submit(_parallel_job, (c, d, cache_dir, threads, queue, o)): d.name
+                   for c, d, o in todo}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)

@@ -2,6 +2,8 @@
 
     python scripts/release.py [AAM_DIR] [--compare]    (about 15 min on 2 CPU cores; 25 with
                                                         --compare)
+    python scripts/release.py [AAM_DIR] --plan FILE    (makes the folds' songs, then adds every
+                                                        run to FILE for `instdet train-plan`)
 
 Recipe: the CNN-Transformer (default settings) trained for a fixed 10 epochs of 100 batches
 (16 x 256 frames, seed 0) on the real songs plus 400 note-sampler songs of 20 s cut from
@@ -20,9 +22,12 @@ seed's training pool (0080 is inside it):
 ``--compare`` also trains the recipe without distillation and writes both to
 results/distill_experiment.csv (distillation kept or not by that table).
 Post-processing is chosen on the other folds (nested) and kept only if it does not lower
-F1 micro or macro. Writes results/release_cv.csv, saved_models/release-convtf (trained on all
-12 songs) and saved_models/release-ensemble (release-convtf + seed-mlp-300 at the weight
-chosen on all out-of-fold predictions), and prints the table of the README.
+F1 micro or macro. With ``--plan FILE`` it only makes the songs and adds the fold runs and
+release-convtf to FILE, all to be trained anew (``scripts/reproduce.sh`` trains them in one
+pool with the sweep's runs); run it again without ``--plan`` once they are trained. Writes
+results/release_cv.csv, saved_models/release-convtf (trained on all 12 songs) and
+saved_models/release-ensemble (release-convtf + seed-mlp-300 at the weight chosen on all
+out-of-fold predictions), and prints the table of the README.
 """
 
 import os
@@ -42,10 +47,13 @@ from instdet.release import (choose_weight, coverage, make_ensemble, nested_blen
 from instdet.runs import RunDir
 from instdet.seed import import_seed
 from instdet.parallel import train_parallel
+from instdet.plan import add_to_plan
 from instdet.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
-args = [a for a in sys.argv[1:] if not a.startswith("--")]
+argv = sys.argv[1:]
+PLAN = Path(argv.pop(argv.index("--plan") + 1)) if "--plan" in argv[:-1] else None
+args = [a for a in argv if not a.startswith("--")]
 AAM = Path(args[0]) if args else ROOT.parent / "shared" / "aam-tiny"
 COMPARE = "--compare" in sys.argv
 WORK = Path(os.environ.get("INSTDET_WORK", ROOT / "work")) / "release"
@@ -82,9 +90,18 @@ def main():
         for name, extra in recipes.items():
             run = WORK / "runs" / f"fold{fold.index}-{name}"
             plans[name][fold.index] = run
-            if not RunDir(run).is_done():
+            if PLAN or not RunDir(run).is_done():
                 todo.append((TrainConfig(model="convtf", data=data, test_ids=fold.test,
                                          **BUDGET, **extra), run))
+    every_song = Fold(len(folds), test=(), val=())  # a "fold" that holds nothing out
+    full = [str(AAM), *generate(every_song, AAM, WORK / "data", sample=N_SAMPLED, seconds=20.0)]
+    release = RUNS / "release-convtf"
+    release_config = TrainConfig(model="convtf", data=tuple(full), **BUDGET, **recipes["convtf"])
+    if PLAN:
+        n = add_to_plan(PLAN, [(c, r, True) for c, r in todo + [(release_config, release)]])
+        print(f"{len(todo)} fold runs and {release.name} added to {PLAN} ({n} runs in it); "
+              f"train them with: instdet train-plan {PLAN} --jobs 2")
+        return
     print(f"data ready in {time.time() - t0:.0f} s; training {len(todo)} fold runs", flush=True)
     train_parallel(todo, jobs=2, on_event=lambda r, e, s: print(
         f"  {r}: {'done' if e is None else f'epoch {e}'}", flush=True))
@@ -123,12 +140,8 @@ def main():
                             ignore_index=True))
 
     # The releases: the recipe on all 12 songs, then the blend with the seed's MLP.
-    every_song = Fold(len(folds), test=(), val=())  # a "fold" that holds nothing out
-    full = [str(AAM), *generate(every_song, AAM, WORK / "data", sample=N_SAMPLED, seconds=20.0)]
-    release = RUNS / "release-convtf"
     if not RunDir(release).is_done():
-        train(TrainConfig(model="convtf", data=tuple(full), **BUDGET, **recipes["convtf"]),
-              release, overwrite=True, log=lambda s: print(" ", s, flush=True))
+        train(release_config, release, overwrite=True, log=lambda s: print(" ", s, flush=True))
     every = [t for f in folds for t in f.test]
     for name, run in (("convtf", release),):
         post, _, _ = tune([oof[name][t]["probs"] for t in every],

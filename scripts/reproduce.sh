@@ -4,7 +4,7 @@
 # results/reproduce_log.txt).
 #
 #   scripts/reproduce.sh [AAM_DIR] [STAGE ...]
-#   stages: data seed sweep release evaluate stats (default: all, in that order)
+#   stages: data seed train release evaluate stats (default: all, in that order)
 #
 # Real songs 2462, 2841, 3000 are the real test set: never trained on, never used to pick a
 # model or a post-processing, and their stems are neither remixed nor cut into the note bank.
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 AAM=${1:-../shared/aam-tiny}
 shift || true
-STAGES=${*:-data seed sweep release evaluate stats}
+STAGES=${*:-data seed train release evaluate stats}
 WORK=${INSTDET_WORK:-work}
 SEEDS=${SEED_MODELS:-$(dirname "$AAM")/seed-models}
 PATH="$PWD/.venv/bin:$PATH"  # the project's environment when there is one
@@ -68,26 +68,36 @@ for stage in $STAGES; do
         --runs saved_models --overwrite
     done
     ;;
-  sweep)
-    # Two runs at a time, one core each (faster than one run on two cores). The CRNN pools
-    # time by 4 before its BiLSTM (`--set crnn.time_pool=1` is the seed's exact CRNN, 4x
-    # slower on a CPU: benchmarks/README.md). Epochs per model from their cost and learning
-    # curves (an MLP epoch costs a fifth of a CRNN's), patience about 40% of them; a cosine
-    # learning rate and a moving average of the weights make the validation curve smooth
-    # enough to pick an epoch from 2 songs; thresholds per instrument, as the GPU runs these
-    # replace. Every size holds the 7 real training songs (`--real-first`), the rest sampled
-    # songs: a random draw of 75 from 307 left 5 of the 7 out by chance.
+  train)
+    # Every training run in one pool: the sweep's 12 and the release's 5 (4 cross-validation
+    # fold runs and release-convtf), written to a plan, then trained two at a time, one core
+    # each (faster than one run on two cores), the costliest first, so neither core idles
+    # until the last run.
+    # The sweep: the CRNN pools time by 4 before its BiLSTM (`--set crnn.time_pool=1` is the
+    # seed's exact CRNN, 4x slower on a CPU: benchmarks/README.md). Epochs per model from
+    # their cost and learning curves (an MLP epoch costs a fifth of a CRNN's), patience about
+    # 40% of them; a cosine learning rate and a moving average of the weights make the
+    # validation curve smooth enough to pick an epoch from 2 songs; thresholds per
+    # instrument, as the GPU runs these replace. Every size holds the 7 real training songs
+    # (`--real-first`), the rest sampled songs: a random draw of 75 from 307 left 5 of the 7
+    # out by chance.
+    plan="$WORK/plan.json"
+    rm -f "$plan"
     common=(--val-ids "$VAL" --epochs 10 --model-epochs mlp=30,convtf=12 --patience 5
             --model-patience mlp=12
             --steps 100 --batch-size 16 --crop 256 --schedule cosine --ema 0.995
-            --thresholds per-instrument --seed $SEED --runs saved_models --jobs 2 --overwrite
-            --set crnn.time_pool=4 --real-first)
+            --thresholds per-instrument --seed $SEED --runs saved_models --overwrite
+            --set crnn.time_pool=4 --real-first --plan "$plan")
     run instdet sweep --models convtf,crnn,mlp --sizes 75,150,300 \
       --data "$WORK/packs/sampled.npz" --test-ids "$TEST_SAMPLED" "${common[@]}"
     run instdet sweep --models convtf,crnn,mlp --sizes 320 --prefix all- \
       --data "$WORK/packs/all.npz" --test-ids "$TEST_SAMPLED" "${common[@]}"
+    run python scripts/release.py "$AAM" --plan "$plan"
+    run instdet train-plan "$plan" --jobs 2
     ;;
   release)
+    # Cross-validated scores, blends and release-ensemble from the trained runs (trains
+    # whatever of them is missing when run alone).
     run python scripts/release.py "$AAM"
     ;;
   evaluate)

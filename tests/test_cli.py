@@ -40,6 +40,9 @@ def test_validate_real(aam_tiny):
          "--model-epochs takes MODEL=N"),
         (["sweep", "--models", "mlp", "--model-patience", "mlp=x", "--data", "{tmp}"],
          "--model-patience takes MODEL=N"),
+        (["sweep", "--data", "{tmp}", "--plan", "{tmp}/p.json", "--evaluate"],
+         "--plan trains nothing"),
+        (["train-plan", "{tmp}/none.json"], "no such plan file"),
     ],
 )
 def test_errors_are_one_line(tmp_path, args, message):
@@ -113,6 +116,33 @@ def test_sweep_gives_each_model_its_epochs_schedule_and_average(tiny, tmp_path):
         assert redone["epochs_run"] == 1 and redone["train"]["schedule"] == "constant"
         assert not redone["train"]["real_first"]
     assert not list(runs.glob(".*backup"))
+
+
+def test_two_sweeps_planned_then_trained_in_one_pool(tiny, tmp_path, capsys):
+    runs, plan = tmp_path / "runs", tmp_path / "plan.json"
+    small = ["--data", str(tiny), "--epochs", "1", "--steps", "2", "--batch-size", "2",
+             "--crop", "32", "--val-ids", "0001", "--test-ids", "0003", "--runs", str(runs),
+             "--plan", str(plan)]
+    assert main(["sweep", "--models", "mlp,crnn", "--sizes", "1", *small]) == 0
+    assert main(["sweep", "--models", "mlp", "--sizes", "1", "--prefix", "all-",
+                 "--model-epochs", "mlp=2", *small]) == 0
+    assert "3 in it" in capsys.readouterr().out
+    assert not runs.exists()  # planned, not trained
+    assert main(["train-plan", str(plan), "--jobs", "2"]) == 0
+    done = {m: json.loads((runs / m / "config.json").read_text())
+            for m in ("mlp-n1-s0", "crnn-n1-s0", "all-mlp-n1-s0")}
+    assert {m: d["status"] for m, d in done.items()} == dict.fromkeys(done, "done")
+    assert done["all-mlp-n1-s0"]["epochs_run"] == 2 and done["crnn-n1-s0"]["epochs_run"] == 1
+    # a finished plan run is kept when the plan runs again, even one planned with --overwrite
+    assert main(["sweep", "--models", "mlp", "--sizes", "1", "--overwrite", *small]) == 0
+    assert json.loads(plan.read_text())["jobs"][-1]["overwrite"] is True
+    stamp = (runs / "crnn-n1-s0" / "model.pt").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["train-plan", str(plan), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "crnn-n1-s0: done already, kept" in out and "1 runs trained, 2 kept" in out
+    assert (runs / "crnn-n1-s0" / "model.pt").stat().st_mtime_ns == stamp
+    assert all(not j["overwrite"] for j in json.loads(plan.read_text())["jobs"])
 
 
 def test_threshold_choices_are_the_tuner_modes():

@@ -1,0 +1,89 @@
+"""Training plans: runs written down by several commands, then trained in one pool.
+
+``instdet sweep --plan FILE`` and ``scripts/release.py --plan FILE`` add their runs to a plan
+file instead of training them; ``instdet train-plan FILE --jobs 2`` trains all of them in one
+pool of processes, the costliest first. Two sweeps trained one after the other each end with
+one run training alone on a 2-core machine; one pool keeps both cores busy until its last run.
+
+A plan file is JSON: ``{"format": 1, "jobs": [{"run": folder, "overwrite": bool,
+"train": TrainConfig.to_dict()}, ...]}``; its relative paths (run folders, data) are taken
+from the folder the commands run in. ``train-plan`` marks each run it finishes as kept
+(``"overwrite": false``), so a plan stopped half-way goes on where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from instdet.atomic import write_json
+from instdet.errors import InstdetError
+from instdet.training import TrainConfig
+
+FORMAT = 1
+# Seconds per training frame relative to the MLP's, from the epoch times of the shipped
+# sweep runs (saved_models/*/history.csv, two runs at a time on 2 cores): only the order in
+# which a pool takes its runs depends on them.
+FRAME_COST = {"mlp": 1.0, "crnn": 4.7, "convtf": 3.6}
+
+
+def estimated_cost(config: TrainConfig) -> float:
+    """Relative cost of a run at its full epoch budget (early stopping may cut it)."""
+    cost = FRAME_COST.get(config.model, max(FRAME_COST.values()))
+    time_pool = config.model_settings.get("time_pool")
+    if config.model == "crnn" and time_pool == 1:
+        cost *= 3.3  # the seed's CRNN at the full frame rate (benchmarks/README.md)
+    return config.epochs * config.steps_per_epoch * config.batch_size * config.crop_frames * cost
+
+
+def read_plan(path: str | os.PathLike) -> list[tuple[TrainConfig, Path, bool]]:
+    """The jobs of a plan file as ``(config, run folder, overwrite)``, in file order."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InstdetError(f"{path}: no such plan file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InstdetError(f"{path}: not a plan file ({str(exc)[:60]})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or \
+            not isinstance(doc.get("jobs"), list):
+        raise InstdetError(f"{path}: not a plan file (format {FORMAT} with a list of jobs)")
+    jobs = []
+    for i, job in enumerate(doc["jobs"]):
+        if not isinstance(job, dict) or not isinstance(job.get("run"), str) or \
+                not isinstance(job.get("train"), dict):
+            raise InstdetError(f"{path}: job {i + 1} needs a run folder and training settings")
+        jobs.append((TrainConfig.from_dict(job["train"]), Path(job["run"]),
+                     bool(job.get("overwrite", False))))
+    _check_names(path, jobs)
+    return jobs
+
+
+def _check_names(path: Path, jobs: list) -> None:
+    names = [Path(run).name for _, run, _ in jobs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # progress and errors name runs by their folder's name
+        raise InstdetError(f"{path}: two runs named {twice[0]}; give them different names")
+
+
+def add_to_plan(path: str | os.PathLike, jobs: list[tuple[TrainConfig, Path, bool]]) -> int:
+    """Append jobs ``(config, run folder, overwrite)`` to a plan file (created if missing);
+    a job for a run folder already in the plan replaces it. Returns the number of jobs in
+    the plan. The file is rewritten atomically."""
+    path = Path(path)
+    old = read_plan(path) if path.exists() else []
+    new_runs = {Path(run) for _, run, _ in jobs}
+    kept = [j for j in old if j[1] not in new_runs] + list(jobs)
+    _check_names(path, kept)
+    write_json(path, {"format": FORMAT, "jobs": [
+        {"run": str(run), "overwrite": bool(overwrite), "train": config.to_dict()}
+        for config, run, overwrite in kept]})
+    return len(kept)
+
+
+def longest_first(jobs: list) -> list:
+    """Jobs ``(config, ...)`` ordered by estimated cost, highest first (ties keep their
+    order): a pool that starts the long runs first ends with short ones, not one long run
+    alone."""
+    return sorted(jobs, key=lambda job: -estimated_cost(job[0]))
