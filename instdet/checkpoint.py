@@ -29,8 +29,14 @@ REQUIRED_KEYS = ("format", "model_name", "model_config", "feature_config", "inst
 
 
 def save_checkpoint(path: str | os.PathLike, ckpt: dict) -> None:
-    """Write ``ckpt`` atomically (a crash mid-write leaves the previous file intact)."""
-    write_with(path, lambda tmp: torch.save(ckpt, tmp))
+    """Write ``ckpt`` atomically (a crash mid-write leaves the previous file intact). Saved
+    through a file object, the archive inside is named ``archive``, not after the temporary
+    file, so the same checkpoint gives the same bytes every time."""
+    def writer(tmp):
+        with open(tmp, "wb") as f:
+            torch.save(ckpt, f)
+
+    write_with(path, writer)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

@@ -99,6 +99,9 @@ def cmd_train(args) -> int:
     else:
         if not args.data:
             raise InstdetError("give --data DIR (or --resume RUN)")
+        if args.real_first and not args.train_size:
+            raise InstdetError("--real-first orders the songs that --train-size takes; "
+                               "give --train-size N (without it every song trains)")
         config = _train_config(args, args.model, args.train_size)
         name = args.name or f"{args.model}-n{args.train_size or 'all'}-s{args.seed}"
         summary = _train_one(config, args.runs / name, resume=False, cache=args.cache,

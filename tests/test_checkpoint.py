@@ -32,6 +32,14 @@ def test_roundtrip(tmp_path):
     assert feats == FeatureConfig() and not model.training
 
 
+def test_the_same_checkpoint_gives_the_same_bytes(tmp_path):
+    ckpt = make_ckpt()
+    save_checkpoint(tmp_path / "a.pt", ckpt)
+    save_checkpoint(tmp_path / "b" / "model.pt", ckpt)
+    save_checkpoint(tmp_path / "b" / "model.pt", ckpt)  # over itself, through a new temp file
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b" / "model.pt").read_bytes()
+
+
 def test_pickled_code_is_refused(tmp_path):
     import os
 

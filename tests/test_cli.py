@@ -33,6 +33,7 @@ def test_validate_real(aam_tiny):
         (["data", "download", "--dest", "{tmp}", "--parts", "videos"], "unknown part"),
         (["train", "--model", "mlp"], "give --data"),
         (["train", "--resume", "{tmp}"], "not a run folder"),
+        (["train", "--data", "{tmp}", "--real-first"], "--real-first orders the songs"),
         (["evaluate", "{tmp}/none", "--data", "{tmp}"], "no such checkpoint"),
         (["predict", "{tmp}", "{tmp}/song.mp3"], "no such checkpoint"),
         (["features", "{tmp}"], "no AAM tracks"),
