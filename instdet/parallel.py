@@ -54,18 +54,30 @@ def train_parallel(todo: list[tuple], *, jobs: int, cache_dir=None,
         futures = {pool.submit(_parallel_job, (c, d, cache_dir, threads, queue, o)): d.name
                    for c, d, o in todo}
         pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            while not queue.empty():
-                event = queue.get()
-                if on_event:
-                    on_event(*event)
-            for f in done:
-                try:
-                    f.result()
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                while not queue.empty():
+                    event = queue.get()
                     if on_event:
-                        on_event(futures[f], None, float("nan"))
-                except InstdetError as exc:
-                    errors.append(f"{futures[f]}: {exc}")
+                        on_event(*event)
+                for f in done:
+                    try:
+                        f.result()
+                    except InstdetError as exc:
+                        errors.append(f"{futures[f]}: {exc}")
+                    except Exception as exc:  # a fault in one run does not stop the others
+                        errors.append(f"{futures[f]}: {type(exc).__name__}: {exc}")
+                    else:
+                        if on_event:
+                            on_event(futures[f], None, float("nan"))
+        except BaseException:
+            # Ctrl-C, SIGTERM or a failing callback: start no other run, stop the running
+            # ones (each resumes from its last epoch), and leave at once.
+            workers = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                process.terminate()
+            raise
     if errors:
         raise InstdetError("; ".join(errors))

@@ -23,17 +23,16 @@ from instdet.training import TrainConfig
 
 FORMAT = 1
 # Seconds per training frame relative to the MLP's, from the epoch times of the shipped
-# sweep runs (saved_models/*/history.csv, two runs at a time on 2 cores): only the order in
-# which a pool takes its runs depends on them.
-FRAME_COST = {"mlp": 1.0, "crnn": 4.7, "convtf": 3.6}
+# sweep runs of 2026-12-02 (saved_models/*/history.csv, two runs at a time on 2 cores; the
+# CRNN pooled time by 4): only the order in which a pool takes its runs depends on them.
+FRAME_COST = {"mlp": 1.0, "crnn": 3.4, "convtf": 2.4}
 
 
 def estimated_cost(config: TrainConfig) -> float:
     """Relative cost of a run at its full epoch budget (early stopping may cut it)."""
     cost = FRAME_COST.get(config.model, max(FRAME_COST.values()))
-    time_pool = config.model_settings.get("time_pool")
-    if config.model == "crnn" and time_pool == 1:
-        cost *= 3.3  # the seed's CRNN at the full frame rate (benchmarks/README.md)
+    if config.model == "crnn" and config.model_settings.get("time_pool", 1) == 1:
+        cost *= 3.2  # the seed's CRNN at the full frame rate, its default (benchmarks/README.md)
     return config.epochs * config.steps_per_epoch * config.batch_size * config.crop_frames * cost
 
 
@@ -52,10 +51,15 @@ def read_plan(path: str | os.PathLike) -> list[tuple[TrainConfig, Path, bool]]:
     jobs = []
     for i, job in enumerate(doc["jobs"]):
         if not isinstance(job, dict) or not isinstance(job.get("run"), str) or \
-                not isinstance(job.get("train"), dict):
-            raise InstdetError(f"{path}: job {i + 1} needs a run folder and training settings")
-        jobs.append((TrainConfig.from_dict(job["train"]), Path(job["run"]),
-                     bool(job.get("overwrite", False))))
+                not job["run"].strip() or not isinstance(job.get("train"), dict) or \
+                not isinstance(job.get("overwrite", False), bool):
+            raise InstdetError(f"{path}: job {i + 1} needs a run folder, training settings and "
+                               "overwrite true or false")
+        try:
+            config = TrainConfig.from_dict(job["train"])
+        except InstdetError as exc:
+            raise InstdetError(f"{path}: job {i + 1}: {exc}") from None
+        jobs.append((config, Path(job["run"]), job.get("overwrite", False)))
     _check_names(path, jobs)
     return jobs
 
@@ -73,8 +77,8 @@ def add_to_plan(path: str | os.PathLike, jobs: list[tuple[TrainConfig, Path, boo
     the plan. The file is rewritten atomically."""
     path = Path(path)
     old = read_plan(path) if path.exists() else []
-    new_runs = {Path(run) for _, run, _ in jobs}
-    kept = [j for j in old if j[1] not in new_runs] + list(jobs)
+    new_runs = {os.path.abspath(run) for _, run, _ in jobs}  # runs/x, ./runs/x, /.../runs/x: one run
+    kept = [j for j in old if os.path.abspath(j[1]) not in new_runs] + list(jobs)
     _check_names(path, kept)
     write_json(path, {"format": FORMAT, "jobs": [
         {"run": str(run), "overwrite": bool(overwrite), "train": config.to_dict()}

@@ -95,13 +95,47 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for k, v in d.items():
+            if k in fields and not _fits(fields[k], v):
+                raise InstdetError(f"training settings do not fit: {k}={v!r} is not "
+                                   f"{_kind(fields[k])}")
         for k in ("data", "test_ids", "val_ids"):
             d[k] = tuple(d.get(k) or ())
-        known = {f.name for f in dataclasses.fields(cls)}
         try:
-            return cls(**{k: v for k, v in d.items() if k in known})
+            return cls(**{k: v for k, v in d.items() if k in fields})
         except TypeError as exc:
             raise InstdetError(f"training settings do not fit: {exc}") from None
+
+
+def _default(field):
+    return field.default_factory() if field.default is dataclasses.MISSING else field.default
+
+
+def _kind(field) -> str:
+    default = _default(field)
+    if field.name == "train_size":
+        return "a whole number or null"
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
+            tuple: "a list of strings", dict: "an object"}[type(default)]
+
+
+def _fits(field, value) -> bool:
+    """Whether a value read from JSON has the type of the setting (settings files are typed
+    by hand: 2.5 epochs, "false" or a string of data folders must not slip through)."""
+    default = _default(field)
+    if field.name == "train_size":
+        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, tuple):
+        return value is None or (isinstance(value, (list, tuple))
+                                 and all(isinstance(x, str) for x in value))
+    return isinstance(value, type(default))
 
 
 def learning_rate(config: TrainConfig, epoch: int, step: int) -> float:

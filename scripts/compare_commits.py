@@ -29,11 +29,16 @@ def main() -> int:
     try:
         old_text = subprocess.run(["git", "show", f"{args.rev}:results/runs.csv"], cwd=ROOT,
                                   capture_output=True, text=True, check=True).stdout
-    except subprocess.CalledProcessError as exc:
-        print(f"compare_commits: {exc.stderr.strip().splitlines()[-1]}", file=sys.stderr)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        why = (getattr(exc, "stderr", None) or str(exc)).strip().splitlines() or ["git failed"]
+        print(f"compare_commits: {why[-1]}", file=sys.stderr)
         return 1
     old = pd.read_csv(io.StringIO(old_text))
-    new = pd.read_csv(ROOT / "results" / "runs.csv")
+    try:
+        new = pd.read_csv(ROOT / "results" / "runs.csv")
+    except OSError as exc:
+        print(f"compare_commits: {exc}", file=sys.stderr)
+        return 1
     pick = lambda t: t[(t["eval"] == args.eval) & (t["stage"] == args.stage)] \
         .set_index("run_id")[["f1_micro", "f1_macro"]]
     both = pd.merge(pick(old), pick(new), left_index=True, right_index=True,

@@ -30,8 +30,8 @@ saved_models/release-ensemble (release-convtf + seed-mlp-300 at the weight chose
 out-of-fold predictions), and prints the table of the README.
 """
 
+import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -51,11 +51,15 @@ from instdet.plan import add_to_plan
 from instdet.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
-argv = sys.argv[1:]
-PLAN = Path(argv.pop(argv.index("--plan") + 1)) if "--plan" in argv[:-1] else None
-args = [a for a in argv if not a.startswith("--")]
-AAM = Path(args[0]) if args else ROOT.parent / "shared" / "aam-tiny"
-COMPARE = "--compare" in sys.argv
+_parser = argparse.ArgumentParser(description="cross-validate the release recipe, then train it "
+                                               "on every real song")
+_parser.add_argument("aam", nargs="?", type=Path, default=ROOT.parent / "shared" / "aam-tiny")
+_parser.add_argument("--compare", action="store_true",
+                     help="also train the recipe without distillation")
+_parser.add_argument("--plan", type=Path, metavar="FILE",
+                     help="make the songs, add the runs to FILE for instdet train-plan, stop")
+_args = _parser.parse_args()
+AAM, COMPARE, PLAN = _args.aam, _args.compare, _args.plan
 WORK = Path(os.environ.get("INSTDET_WORK", ROOT / "work")) / "release"
 RUNS = ROOT / "saved_models"
 SEED_DIR = ROOT.parent / "shared" / "seed-models"

@@ -72,7 +72,9 @@ for stage in $STAGES; do
     # Every training run in one pool: the sweep's 12 and the release's 5 (4 cross-validation
     # fold runs and release-convtf), written to a plan, then trained two at a time, one core
     # each (faster than one run on two cores), the costliest first, so neither core idles
-    # until the last run.
+    # until the last run. This stage plans anew and retrains all 17; if it was stopped, go on
+    # where it stopped with `instdet train-plan work/plan.json --jobs 2`, then run the later
+    # stages (`scripts/reproduce.sh ../shared/aam-tiny release evaluate stats`).
     # The sweep: the CRNN pools time by 4 before its BiLSTM (`--set crnn.time_pool=1` is the
     # seed's exact CRNN, 4x slower on a CPU: benchmarks/README.md). Epochs per model from
     # their cost and learning curves (an MLP epoch costs a fifth of a CRNN's), patience about

@@ -123,27 +123,80 @@ def test_two_sweeps_planned_then_trained_in_one_pool(tiny, tmp_path, capsys):
     runs, plan = tmp_path / "runs", tmp_path / "plan.json"
     small = ["--data", str(tiny), "--epochs", "1", "--steps", "2", "--batch-size", "2",
              "--crop", "32", "--val-ids", "0001", "--test-ids", "0003", "--runs", str(runs),
-             "--plan", str(plan)]
+             "--plan", str(plan), "--overwrite"]
     assert main(["sweep", "--models", "mlp,crnn", "--sizes", "1", *small]) == 0
     assert main(["sweep", "--models", "mlp", "--sizes", "1", "--prefix", "all-",
                  "--model-epochs", "mlp=2", *small]) == 0
     assert "3 in it" in capsys.readouterr().out
     assert not runs.exists()  # planned, not trained
+    assert all(j["overwrite"] for j in json.loads(plan.read_text())["jobs"])
     assert main(["train-plan", str(plan), "--jobs", "2"]) == 0
     done = {m: json.loads((runs / m / "config.json").read_text())
             for m in ("mlp-n1-s0", "crnn-n1-s0", "all-mlp-n1-s0")}
     assert {m: d["status"] for m, d in done.items()} == dict.fromkeys(done, "done")
     assert done["all-mlp-n1-s0"]["epochs_run"] == 2 and done["crnn-n1-s0"]["epochs_run"] == 1
-    # a finished plan run is kept when the plan runs again, even one planned with --overwrite
-    assert main(["sweep", "--models", "mlp", "--sizes", "1", "--overwrite", *small]) == 0
-    assert json.loads(plan.read_text())["jobs"][-1]["overwrite"] is True
-    stamp = (runs / "crnn-n1-s0" / "model.pt").stat().st_mtime_ns
+    # each finished run is marked kept: the same plan run again trains nothing
+    assert not any(j["overwrite"] for j in json.loads(plan.read_text())["jobs"])
+    stamps = {m: (runs / m / "model.pt").stat().st_mtime_ns for m in done}
+    capsys.readouterr()
+    assert main(["train-plan", str(plan), "--jobs", "2"]) == 0
+    assert "0 runs trained, 3 kept" in capsys.readouterr().out
+    # planned again with --overwrite, only that run trains anew
+    assert main(["sweep", "--models", "mlp", "--sizes", "1", *small]) == 0
     capsys.readouterr()
     assert main(["train-plan", str(plan), "--jobs", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "crnn-n1-s0: done already, kept" in out and "1 runs trained, 2 kept" in out
-    assert (runs / "crnn-n1-s0" / "model.pt").stat().st_mtime_ns == stamp
-    assert all(not j["overwrite"] for j in json.loads(plan.read_text())["jobs"])
+    assert "1 runs trained, 2 kept" in capsys.readouterr().out
+    assert {m: (runs / m / "model.pt").stat().st_mtime_ns == t for m, t in stamps.items()} == \
+        {"mlp-n1-s0": False, "crnn-n1-s0": True, "all-mlp-n1-s0": True}
+
+
+def test_a_failing_plan_run_does_not_stop_the_others(tiny, tmp_path):
+    runs, plan = tmp_path / "runs", tmp_path / "plan.json"
+    small = ["--epochs", "1", "--steps", "2", "--batch-size", "2", "--crop", "32",
+             "--val-ids", "0001", "--test-ids", "0003", "--runs", str(runs), "--plan", str(plan)]
+    assert main(["sweep", "--models", "mlp", "--sizes", "1", "--data", str(tiny), *small]) == 0
+    assert main(["sweep", "--models", "mlp", "--sizes", "1", "--prefix", "bad-",
+                 "--data", str(tmp_path / "gone"), *small]) == 0
+    r = run_cli("train-plan", plan, "--jobs", "2")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    errors = [l for l in r.stderr.splitlines() if l.startswith("instdet: error")]
+    assert len(errors) == 1 and "bad-mlp-n1-s0" in errors[0], r.stderr
+    assert json.loads((runs / "mlp-n1-s0" / "config.json").read_text())["status"] == "done"
+
+
+def test_a_stopped_plan_starts_no_other_run_and_resumes(tiny, tmp_path):
+    import signal
+    import time
+
+    runs, plan = tmp_path / "runs", tmp_path / "plan.json"
+    for prefix in ("a-", "b-", "c-"):
+        assert main(["sweep", "--models", "mlp", "--sizes", "1", "--prefix", prefix,
+                     "--data", str(tiny), "--epochs", "50", "--patience", "50", "--steps", "50",
+                     "--batch-size", "4", "--crop", "64", "--val-ids", "0001",
+                     "--test-ids", "0003", "--runs", str(runs), "--plan", str(plan)]) == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "instdet.cli", "train-plan", str(plan),
+                             "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    deadline = time.time() + 120
+    while len(list(runs.glob("*/last.pt"))) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    t0 = time.time()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "instdet: interrupted" in err and "Traceback" not in err
+    assert time.time() - t0 < 15  # the running runs are stopped, not waited for
+    started = sorted(p.parent.name for p in runs.glob("*/last.pt"))
+    assert len(started) == 2 and not (runs / "c-mlp-n1-s0").exists()  # no third run began
+    for name in started:  # each stopped run resumes from its last epoch
+        state = torch_load(runs / name / "last.pt")
+        assert 1 <= state["epoch"] < 50
+
+
+def torch_load(path):
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def test_threshold_choices_are_the_tuner_modes():

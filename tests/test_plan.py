@@ -43,7 +43,12 @@ def test_two_runs_of_one_name_are_refused(tmp_path):
     ('{"format": 1, "jobs": [{"train": {}}]}', "job 1 needs a run folder"),
     ('{"format": 1, "jobs": [{"run": "r", "train": {"epochs": 0}}]}', "epochs=0"),
     ('{"format": 1, "jobs": [{"run": "r", "train": {"bogus": 1, "model": 5, "epochs": []}}]}',
-     "training setting"),
+     "job 1: training setting"),
+    ('{"format": 1, "jobs": [{"run": "r", "train": {"epochs": 2.5}}]}', "epochs=2.5 is not a whole"),
+    ('{"format": 1, "jobs": [{"run": "r", "train": {"data": "a.npz"}}]}', "not a list of strings"),
+    ('{"format": 1, "jobs": [{"run": "r", "train": {"model_settings": [1]}}]}', "not an object"),
+    ('{"format": 1, "jobs": [{"run": "r", "overwrite": "false", "train": {}}]}', "overwrite true"),
+    ('{"format": 1, "jobs": [{"run": " ", "train": {}}]}', "needs a run folder"),
 ])
 def test_bad_plan_files(tmp_path, text, message):
     plan = tmp_path / "plan.json"
@@ -54,14 +59,26 @@ def test_bad_plan_files(tmp_path, text, message):
 
 
 def test_costliest_first_and_ties_keep_their_order():
-    mlp30, crnn10, convtf12 = cfg(epochs=30), cfg("crnn", epochs=10), cfg("convtf", epochs=12)
-    seed_crnn = cfg("crnn", epochs=10, model_settings={"time_pool": 1})
-    jobs = [(mlp30, "m"), (convtf12, "t"), (crnn10, "c1"), (crnn10, "c2"), (seed_crnn, "s")]
-    assert [name for _, name in longest_first(jobs)] == ["s", "c1", "c2", "t", "m"]
+    mlp30, convtf12 = cfg(epochs=30), cfg("convtf", epochs=12)
+    crnn10 = cfg("crnn", epochs=10, model_settings={"time_pool": 4})
+    seed_crnn = cfg("crnn", epochs=10)  # the CRNN's default is the seed's, at the full rate
+    jobs = [(convtf12, "t"), (mlp30, "m"), (crnn10, "c1"), (crnn10, "c2"), (seed_crnn, "s")]
+    assert [name for _, name in longest_first(jobs)] == ["s", "c1", "c2", "m", "t"]
+    assert estimated_cost(seed_crnn) == \
+        estimated_cost(cfg("crnn", epochs=10, model_settings={"time_pool": 1}))
     # fewer steps, smaller batches or crops cost less
     assert estimated_cost(cfg(epochs=30, steps_per_epoch=50)) == estimated_cost(mlp30) / 2
     assert estimated_cost(cfg(epochs=30, crop_frames=128, batch_size=8)) == \
         estimated_cost(mlp30) / 4
+
+
+def test_a_run_given_relative_or_absolute_is_one_job(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plan = tmp_path / "plan.json"
+    add_to_plan(plan, [(cfg(epochs=1), "runs/a", True)])
+    assert add_to_plan(plan, [(cfg(epochs=2), tmp_path / "runs" / "a", False)]) == 1
+    assert add_to_plan(plan, [(cfg(epochs=3), "./runs/a", False)]) == 1
+    assert read_plan(plan)[0][0].epochs == 3
 
 
 def test_plan_file_is_plain_json(tmp_path):
