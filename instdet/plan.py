@@ -77,7 +77,7 @@ def add_to_plan(path: str | os.PathLike, jobs: list[tuple[TrainConfig, Path, boo
     the plan. The file is rewritten atomically."""
     path = Path(path)
     old = read_plan(path) if path.exists() else []
-    new_runs = {os.path.abspath(run) for _, run, _ in jobs}  # runs/x, ./runs/x, /.../runs/x: one run
+    new_runs = {os.path.abspath(run) for _, run, _ in jobs}  # runs/x is ./runs/x
     kept = [j for j in old if os.path.abspath(j[1]) not in new_runs] + list(jobs)
     _check_names(path, kept)
     write_json(path, {"format": FORMAT, "jobs": [
