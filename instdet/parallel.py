@@ -13,7 +13,7 @@ import torch
 
 from instdet.errors import InstdetError
 from instdet.runs import RunDir
-from instdet.training import TrainConfig, train
+from instdet.training import train
 
 
 def _parallel_job(job) -> str:
