@@ -34,7 +34,15 @@ def save_checkpoint(path: str | os.PathLike, ckpt: dict) -> None:
     file, so the same checkpoint gives the same bytes every time."""
     def writer(tmp):
         with open(tmp, "wb") as f:
-            torch.save(ckpt, f)
+            try:
+                torch.save(ckpt, f)
+            except RuntimeError as exc:
+                # A stop (Ctrl-C, SIGTERM) or a failed write (full disk) inside one of torch's
+                # writes surfaces as the zip writer's complaint about the write it cut short
+                # ("unexpected pos"): raise what cut it short instead.
+                if exc.__context__ is not None:
+                    raise exc.__context__ from None
+                raise
 
     write_with(path, writer)
 

@@ -40,6 +40,49 @@ def test_the_same_checkpoint_gives_the_same_bytes(tmp_path):
     assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b" / "model.pt").read_bytes()
 
 
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit,
+                                  lambda: OSError(28, "No space left on device")])
+@pytest.mark.parametrize("at_write", [1, 3])
+def test_a_stop_inside_torch_save_stays_a_stop(tmp_path, monkeypatch, stop, at_write):
+    """Ctrl-C (or SIGTERM, a KeyboardInterrupt here) landing inside one of torch's writes used to
+    come out as torch's RuntimeError ("unexpected pos"), so `instdet train` exited 1 with a
+    traceback instead of 130 (and a full disk as "unexpected pos"); the previous checkpoint
+    stays whole either way."""
+    import builtins
+
+    from instdet import checkpoint
+
+    target = tmp_path / "last.pt"
+    save_checkpoint(target, make_ckpt())
+    before = target.read_bytes()
+
+    class Cut:
+        def __init__(self, f):
+            self.f, self.n = f, 0
+
+        def write(self, data):
+            self.n += 1
+            if self.n == at_write:
+                raise stop()
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(checkpoint, "open", lambda *a, **k: Cut(builtins.open(*a, **k)),
+                        raising=False)
+    with pytest.raises(type(stop())):
+        save_checkpoint(target, make_ckpt())
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary file left
+
+
 def test_pickled_code_is_refused(tmp_path):
     import os
 
