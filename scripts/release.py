@@ -31,8 +31,11 @@ out-of-fold predictions), and prints the table of the README.
 """
 
 import argparse
+import multiprocessing as mp
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -89,16 +92,21 @@ def main():
         recipes["convtf-plain"] = {}
     plans = {name: {} for name in recipes}
     todo = []
-    for fold in folds:
-        data = (str(AAM), *generate(fold, AAM, WORK / "data", sample=N_SAMPLED, seconds=20.0))
+    every_song = Fold(len(folds), test=(), val=())  # a "fold" that holds nothing out
+    # Each fold's songs (and those of the run on every song) are seeded by the fold alone:
+    # made two at a time, one process per core, the same songs as one after another.
+    make = partial(generate, aam=AAM, work=WORK / "data", sample=N_SAMPLED, seconds=20.0)
+    with ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn")) as pool:
+        *songs, full_songs = pool.map(make, [*folds, every_song])
+    for fold, fold_songs in zip(folds, songs):
+        data = (str(AAM), *fold_songs)
         for name, extra in recipes.items():
             run = WORK / "runs" / f"fold{fold.index}-{name}"
             plans[name][fold.index] = run
             if PLAN or not RunDir(run).is_done():
                 todo.append((TrainConfig(model="convtf", data=data, test_ids=fold.test,
                                          **BUDGET, **extra), run))
-    every_song = Fold(len(folds), test=(), val=())  # a "fold" that holds nothing out
-    full = [str(AAM), *generate(every_song, AAM, WORK / "data", sample=N_SAMPLED, seconds=20.0)]
+    full = [str(AAM), *full_songs]
     release = RUNS / "release-convtf"
     release_config = TrainConfig(model="convtf", data=tuple(full), **BUDGET, **recipes["convtf"])
     if PLAN:
