@@ -61,6 +61,10 @@ TERMS: dict[str, str] = {
     "confusion pair": "In a frame, an instrument missed while another is falsely reported: "
                       "'Erhu -> Cello' counts frames where Erhu played unrecognised while "
                       "Cello was reported in its place.",
+    "seed": "The number that fixes a run's random choices (initial weights, which crops "
+            "and songs it draws). The same command with the same seed gives the same model "
+            "on one machine; another seed gives another model, and on 3 test songs its "
+            "score can differ by several hundredths.",
     "agreement": "On the real-case page: the share of models hearing an instrument, each "
                  "model weighted by how well it does on real songs it never heard.",
 }

@@ -159,6 +159,21 @@ def cv_table(results: str, name: str) -> pd.DataFrame | None:
                       dtype={"fold": str})
 
 
+@st.cache_data(show_spinner=False)
+def seed_scores(results: str) -> pd.DataFrame | None:
+    """``results/seed_spread.csv`` (``scripts/seed_spread.py``) as one row per run: its mean,
+    lowest and highest score over the seeds beside its GPU predecessor; None when missing."""
+    from instdet.report import seed_table
+
+    scores = read_table(Path(results) / "seed_spread.csv",
+                        required=("run", "seed", "f1_micro", "f1_macro"))
+    if scores is None:
+        return None
+    gpu = read_table(Path(results) / "cpu_vs_gpu_runs.csv",
+                     required=("run", "gpu_postprocessed_micro", "gpu_postprocessed_macro"))
+    return seed_table(scores, gpu=gpu)
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def audio_bytes(path: str) -> bytes | None:
     """The bytes of an audio file for the browser's player (None when missing or too big)."""

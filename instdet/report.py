@@ -131,6 +131,48 @@ def seed_spread(runs: pd.DataFrame, *, eval_name: str, stage: str, metric: str) 
                          "seeds": g.groupby(["series", "train_size"])["n"].max()}).reset_index()
 
 
+def seed_table(scores: pd.DataFrame, *, gpu: pd.DataFrame | None = None,
+               tolerance: float = 0.01) -> pd.DataFrame:
+    """One row per run of ``results/seed_spread.csv`` (``scripts/seed_spread.py``): F1 micro
+    and macro averaged over its seeds, with their lowest and highest, and, where ``gpu``
+    (``results/cpu_vs_gpu_runs.csv``) holds the run, its GPU predecessor and whether the mean
+    scores at least that within ``tolerance`` on both.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per run and seed: ``run``, ``seed``, ``f1_micro``, ``f1_macro``.
+    gpu : DataFrame, optional
+        ``run``, ``gpu_postprocessed_micro``, ``gpu_postprocessed_macro``.
+    """
+    cols = ["run", "seeds", "micro_mean", "micro_min", "micro_max", "macro_mean", "macro_min",
+            "macro_max", "gpu_micro", "gpu_macro", "mean_met"]
+    nums = ("seed", "f1_micro", "f1_macro")  # a damaged cell drops its row, not the table
+    scores = scores.assign(**{c: pd.to_numeric(scores[c], errors="coerce") for c in nums})
+    scores = scores.dropna(subset=list(nums))
+    if scores.empty:
+        return pd.DataFrame(columns=cols)
+    g = scores.groupby("run", sort=True)
+    out = pd.DataFrame({"seeds": g["seed"].nunique()})
+    for m in ("micro", "macro"):
+        out[f"{m}_mean"] = g[f"f1_{m}"].mean()
+        out[f"{m}_min"] = g[f"f1_{m}"].min()
+        out[f"{m}_max"] = g[f"f1_{m}"].max()
+    out = out.reset_index()
+    if gpu is not None and not gpu.empty:
+        ref = gpu.drop_duplicates("run").set_index("run")
+        for m in ("micro", "macro"):
+            col = pd.to_numeric(ref[f"gpu_postprocessed_{m}"], errors="coerce")
+            out[f"gpu_{m}"] = out["run"].map(col)
+    else:
+        out["gpu_micro"] = out["gpu_macro"] = np.nan
+    slack = tolerance + 1e-9  # 0.31 - 0.01 is 0.30000000000000004 in floating point
+    met = ((out["micro_mean"] >= out["gpu_micro"] - slack)
+           & (out["macro_mean"] >= out["gpu_macro"] - slack))
+    out["mean_met"] = met.where(out["gpu_micro"].notna() & out["gpu_macro"].notna())
+    return out[cols]
+
+
 def best_run(runs: pd.DataFrame, *, eval_name: str, metric: str = "f1_micro") -> pd.Series | None:
     sel = runs[(runs["eval"] == eval_name) & (runs["stage"] == "postprocessed")]
     return None if sel.empty else sel.sort_values(metric, ascending=False).iloc[0]

@@ -78,10 +78,10 @@ for stage in $STAGES; do
     # The sweep: the CRNN pools time by 4 before its BiLSTM (`--set crnn.time_pool=1` is the
     # seed's exact CRNN, 4x slower on a CPU: benchmarks/README.md). Epochs per model from
     # their cost and learning curves (an MLP epoch costs a fifth of a CRNN's): with 10 CRNN,
-    # 30 MLP and 12 CNN-Transformer epochs (commit fc8aee7), at least half of each model's runs had
-    # their best validation score in the last two epochs of the budget, so the budgets grew
-    # (CRNN 14, MLP 40, CNN-Transformer 15); patience 5 (MLP 12) stops the runs whose curve
-    # has turned. A cosine learning rate and a moving average of the weights make the
+    # 30 MLP and 12 CNN-Transformer epochs (commit fc8aee7), at least half of each model's
+    # runs had their best validation score in the last two epochs of the budget, so the
+    # budgets grew (CRNN 14, MLP 40, CNN-Transformer 15); patience 5 (MLP 12) stops the runs
+    # whose curve has turned. A cosine learning rate and a moving average of the weights make the
     # validation curve smooth enough to pick an epoch from 2 songs; thresholds per
     # instrument, as the GPU runs these replace. Every size holds the 7 real training songs
     # (`--real-first`), the rest sampled songs: a random draw of 75 from 307 left 5 of the 7

@@ -8,9 +8,11 @@ same settings and data (its config.json) and each other seed, in one pool
 (``instdet.parallel.train_parallel``), into work/seeds/; all are scored on the real test
 songs 2462, 2841, 3000, post-processed as each run chose on its validation songs. Prints
 F1 micro / macro per seed, the mean over all seeds, and the GPU run of
-results/cpu_vs_gpu_runs.csv beside it. The data the runs name (e.g. work/packs/*.npz) must
-be there: `scripts/reproduce.sh ../shared/aam-tiny data` makes it. Nothing in saved_models/
-or results/ is written.
+results/cpu_vs_gpu_runs.csv beside it. The scores (run, seed, f1_micro, f1_macro; seed 0 is
+the shipped run) go to results/seed_spread.csv, replacing those of the same runs and keeping
+the others; the dashboard's Models page shows them. The data the runs name (e.g.
+work/packs/*.npz) must be there: `scripts/reproduce.sh ../shared/aam-tiny data` makes it.
+Nothing in saved_models/ is written.
 """
 
 import argparse
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from instdet.atomic import write_csv
 from instdet.data.aam import load_tracks
 from instdet.evaluation import evaluate_run
 from instdet.parallel import train_parallel
@@ -59,17 +62,27 @@ def main() -> int:
     print(f"\nreal-test ({', '.join(TEST)}), post-processed, F1 micro / macro\n")
     print("| run | " + " | ".join(f"seed {s}" for s in [0, *seeds]) + " | mean | GPU run |")
     print("|---|" + "---|" * (len(seeds) + 3))
+    rows = []
     for name, runs in by_run.items():
         got = []
-        for run in runs:
+        for seed, run in zip([0, *seeds], runs):
             m = evaluate_run(run, tracks, out_dir=work / "results", eval_name="real-test")
             got.append((m["postprocessed"]["f1_micro"], m["postprocessed"]["f1_macro"]))
+            rows.append({"run": name, "seed": seed, "f1_micro": round(got[-1][0], 4),
+                         "f1_macro": round(got[-1][1], 4)})
         mean = np.mean(got, axis=0)
         ref = (f"{gpu.loc[name, 'gpu_postprocessed_micro']:.3f} / "
                f"{gpu.loc[name, 'gpu_postprocessed_macro']:.3f}"
                if gpu is not None and name in gpu.index else "")
         print(f"| {name} | " + " | ".join(f"{a:.3f} / {b:.3f}" for a, b in got)
               + f" | {mean[0]:.3f} / {mean[1]:.3f} | {ref} |", flush=True)
+    out = ROOT / "results" / "seed_spread.csv"
+    new = pd.DataFrame(rows)
+    if out.exists():  # the other runs' rows are kept
+        old = pd.read_csv(out)
+        new = pd.concat([old[~old["run"].isin(new["run"])], new]).sort_values(["run", "seed"])
+    write_csv(out, new)
+    print(f"\n{len(rows)} scores written to {out.relative_to(ROOT)}")
     return 0
 
 

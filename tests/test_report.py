@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from instdet.report import (best_per_model, config_diff, cv_summary, fmt_score, markdown_results,
-                            run_label, seed_spread, sweep_table, with_labels)
+                            run_label, seed_spread, seed_table, sweep_table, with_labels)
 
 RUNS = pd.DataFrame([
     {"run_id": "mlp-n75-s0", "model": "mlp", "train_size": 75, "data_kind": "real+remix",
@@ -35,6 +35,40 @@ def test_tables():
     spread = seed_spread(RUNS, eval_name="e", stage="postprocessed", metric="f1_micro")
     row = spread[(spread["series"] == "MLP · real + remixes") & (spread["train_size"] == 150)]
     assert row["seeds"].item() == 2 and row["std"].item() == pytest.approx(0.1)
+
+
+SEEDS = pd.DataFrame({"run": ["a-s0"] * 3 + ["b-s0"] * 2 + ["c-s0"],
+                      "seed": [0, 1, 2, 0, 1, 0],
+                      "f1_micro": [0.5, 0.6, 0.4, 0.30, 0.30, 0.7],
+                      "f1_macro": [0.3, 0.3, 0.3, 0.20, 0.40, 0.2]})
+
+
+@pytest.mark.parametrize("gpu_micro, gpu_macro, met", [
+    (0.51, 0.31, True),    # both at the tolerance exactly (0.31 - 0.01 in floating point)
+    (0.511, 0.30, False),  # micro short by more than the tolerance
+    (0.40, 0.311, False),  # macro short
+    (0.20, 0.10, True),    # ahead on both
+])
+def test_seed_table_means_ranges_and_the_gpu_verdict(gpu_micro, gpu_macro, met):
+    gpu = pd.DataFrame({"run": ["a-s0"], "gpu_postprocessed_micro": [gpu_micro],
+                        "gpu_postprocessed_macro": [gpu_macro]})
+    t = seed_table(SEEDS, gpu=gpu).set_index("run")
+    a = t.loc["a-s0"]
+    assert a["seeds"] == 3 and a["micro_mean"] == pytest.approx(0.5)
+    assert (a["micro_min"], a["micro_max"]) == (0.4, 0.6)
+    assert a["macro_mean"] == pytest.approx(0.3) and bool(a["mean_met"]) is met
+    assert t.loc["b-s0", "macro_mean"] == pytest.approx(0.3) and t.loc["b-s0", "seeds"] == 2
+    assert pd.isna(t.loc["c-s0", "mean_met"]) and pd.isna(t.loc["c-s0", "gpu_micro"])
+
+
+def test_seed_table_without_gpu_runs_or_scores():
+    assert seed_table(SEEDS)["mean_met"].isna().all()
+    damaged = SEEDS.astype(object)
+    damaged.loc[0, "f1_micro"] = "n/a"  # one bad cell drops its row, not the table
+    t = seed_table(damaged).set_index("run")
+    assert t.loc["a-s0", "seeds"] == 2 and t.loc["a-s0", "micro_mean"] == pytest.approx(0.5)
+    empty = seed_table(SEEDS.iloc[:0])
+    assert empty.empty and "mean_met" in empty.columns
 
 
 @pytest.mark.parametrize("run_id, model, n, kind, expected", [

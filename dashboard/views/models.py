@@ -33,10 +33,16 @@ figures.show(figures.lines_by_size(plot, y=metric, y_title=METRIC_LABELS[metric]
                                    lower_better=metric in LOWER_IS_BETTER,
                                    title=f"{METRIC_LABELS[metric]} on {eval_name} ({stage})"),
              key="models_lines", name=f"models_{eval_name}_{metric}")
+seeds = loaders.seed_scores(str(results))
 if (spread["seeds"] > 1).any():
     st.caption("Error bars: spread (standard deviation) over the seeds of one configuration.")
+elif seeds is not None and not seeds.empty:
+    st.caption("The shipped runs are one seed each (seed 0). How far another seed moves a "
+               "run's real-test score is in the table *How much a seed moves the score* "
+               "below; the cross-validated tables show how much the numbers move with the "
+               "songs.")
 else:
-    st.caption("One seed per configuration: no spread over seeds to show yet. The "
+    st.caption("One seed per configuration: no spread over seeds to show. The "
                "cross-validated tables below show how much the numbers move with the songs.")
 
 st.subheader("All runs")
@@ -77,6 +83,28 @@ for name, title in (("release_cv", "Release models, cross-validated on real song
                                                   format="%.3f", help=tip(METRIC_LABELS[metric])),
             "fold min": st.column_config.NumberColumn(format="%.3f"),
             "fold max": st.column_config.NumberColumn(format="%.3f")})
+
+if seeds is not None and not seeds.empty:
+    st.subheader("How much a seed moves the score", help=tip("seed"))
+    st.caption("Each sweep run trained again with other seeds (same settings, same songs) and "
+               "scored on the 3 real test songs, post-processed; seed 0 is the shipped run. "
+               "*GPU run*: the GPU-trained run it replaced (commit 05a504b); *mean met*: the "
+               "mean over the seeds scores at least the GPU run's F1 micro and macro, within "
+               "0.01. On 3 songs a seed alone moves F1 by up to the range shown. "
+               "`python scripts/seed_spread.py RUN ... --seeds 1,2`.")
+    f3 = {"format": "%.3f"}
+    widgets.table(seeds, key="models_seeds", file_name="seed_spread.csv", column_config={
+        "run": st.column_config.TextColumn("run", help=tip("run id")),
+        "seeds": st.column_config.NumberColumn("seeds"),
+        "micro_mean": st.column_config.NumberColumn("F1 micro, mean", **f3),
+        "micro_min": st.column_config.NumberColumn("micro, lowest", **f3),
+        "micro_max": st.column_config.NumberColumn("micro, highest", **f3),
+        "macro_mean": st.column_config.NumberColumn("F1 macro, mean", **f3),
+        "macro_min": st.column_config.NumberColumn("macro, lowest", **f3),
+        "macro_max": st.column_config.NumberColumn("macro, highest", **f3),
+        "gpu_micro": st.column_config.NumberColumn("GPU run, micro", **f3),
+        "gpu_macro": st.column_config.NumberColumn("GPU run, macro", **f3),
+        "mean_met": st.column_config.CheckboxColumn("mean met")})
 
 st.subheader("Per-instrument F1 across runs")
 per = {}

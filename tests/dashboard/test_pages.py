@@ -3,6 +3,7 @@ half-written folders: no exception, and the key elements are there."""
 
 import json
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -119,6 +120,35 @@ def test_models_page_diffs_two_runs(results_fixture, dash_env):
     row = diff.set_index("setting").loc["train.model"]
     assert list(row[["crnn-n1-s0", "mlp-n1-s0"]]) == ["crnn", "mlp"]
     assert diff["differs"].all()
+
+
+@pytest.mark.parametrize("seed_csv, shown", [
+    ("run,seed,f1_micro,f1_macro\nmlp-n1-s0,0,0.50,0.30\nmlp-n1-s0,1,0.40,0.20\n"
+     "crnn-n1-s0,0,0.60,0.40\n", True),
+    ("run,seed,f1_micro\nmlp-n1-s0,0,0.5\n", False),  # a column missing
+    ("\x00\x01 not a table", False),
+    ("run,seed,f1_micro,f1_macro\n", False),  # header only
+])
+def test_models_page_shows_the_spread_over_seeds(results_fixture, dash_env, tmp_path,
+                                                seed_csv, shown):
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(results_fixture[0], results)
+    (results / "seed_spread.csv").write_text(seed_csv)
+    (results / "cpu_vs_gpu_runs.csv").write_text(
+        "run,gpu_postprocessed_micro,gpu_postprocessed_macro\nmlp-n1-s0,0.46,0.26\n")
+    dash_env(results, results_fixture[1])
+    at = run_page("models")
+    assert not at.exception, at.exception
+    assert ("How much a seed moves the score" in texts(at)) is shown
+    tables = [d.value for d in at.dataframe if "mean_met" in d.value.columns]
+    assert bool(tables) is shown
+    if shown:
+        t = tables[0].set_index("run")
+        assert t.loc["mlp-n1-s0", "micro_mean"] == pytest.approx(0.45)
+        assert bool(t.loc["mlp-n1-s0", "mean_met"]) is True  # 0.45 / 0.25 vs 0.46 / 0.26
+        assert pd.isna(t.loc["crnn-n1-s0", "mean_met"])  # no GPU run to meet
 
 
 def test_glossary_explains_every_term():
