@@ -31,7 +31,14 @@ REQUIRED_KEYS = ("format", "model_name", "model_config", "feature_config", "inst
 def save_checkpoint(path: str | os.PathLike, ckpt: dict) -> None:
     """Write ``ckpt`` atomically (a crash mid-write leaves the previous file intact). Saved
     through a file object, the archive inside is named ``archive``, not after the temporary
-    file, so the same checkpoint gives the same bytes every time."""
+    file, so the same checkpoint gives the same bytes every time.
+
+    Raises
+    ------
+    KeyboardInterrupt, SystemExit, OSError
+        As raised during the write (Ctrl-C, SIGTERM, a full disk), never as torch's
+        ``RuntimeError`` about the write they cut short; the previous file stays intact.
+    """
     def writer(tmp):
         with open(tmp, "wb") as f:
             try:
@@ -40,8 +47,9 @@ def save_checkpoint(path: str | os.PathLike, ckpt: dict) -> None:
                 # A stop (Ctrl-C, SIGTERM) or a failed write (full disk) inside one of torch's
                 # writes surfaces as the zip writer's complaint about the write it cut short
                 # ("unexpected pos"): raise what cut it short instead.
-                if exc.__context__ is not None:
-                    raise exc.__context__ from None
+                cut = exc.__context__
+                if isinstance(cut, (KeyboardInterrupt, SystemExit, OSError)):
+                    raise cut
                 raise
 
     write_with(path, writer)

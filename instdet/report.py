@@ -131,8 +131,13 @@ def seed_spread(runs: pd.DataFrame, *, eval_name: str, stage: str, metric: str) 
                          "seeds": g.groupby(["series", "train_size"])["n"].max()}).reset_index()
 
 
+#: How far below its GPU-trained predecessor a CPU run may score and still meet it (issue 14;
+#: ``scripts/compare_gpu_runs.py``, ``seed_table``).
+GPU_TOLERANCE = 0.01
+
+
 def seed_table(scores: pd.DataFrame, *, gpu: pd.DataFrame | None = None,
-               tolerance: float = 0.01) -> pd.DataFrame:
+               tolerance: float = GPU_TOLERANCE) -> pd.DataFrame:
     """One row per run of ``results/seed_spread.csv`` (``scripts/seed_spread.py``): F1 micro
     and macro averaged over its seeds, with their lowest and highest, and, where ``gpu``
     (``results/cpu_vs_gpu_runs.csv``) holds the run, its GPU predecessor and whether the mean
@@ -141,17 +146,27 @@ def seed_table(scores: pd.DataFrame, *, gpu: pd.DataFrame | None = None,
     Parameters
     ----------
     scores : DataFrame
-        One row per run and seed: ``run``, ``seed``, ``f1_micro``, ``f1_macro``.
+        One row per run and seed: ``run``, ``seed``, ``f1_micro``, ``f1_macro``. Rows with a
+        cell that is not a number are dropped; of a repeated run and seed the last is kept.
     gpu : DataFrame, optional
         ``run``, ``gpu_postprocessed_micro``, ``gpu_postprocessed_macro``.
+    tolerance : float
+        How far below the GPU run the mean may be, on F1 micro and on F1 macro.
+
+    Returns
+    -------
+    DataFrame
+        ``run``, ``seeds``, ``micro_mean``, ``micro_min``, ``micro_max``, ``macro_mean``,
+        ``macro_min``, ``macro_max``, ``gpu_micro``, ``gpu_macro`` (NaN without a GPU run)
+        and ``mean_met`` (nullable boolean: NA without a GPU run), sorted by run.
     """
     cols = ["run", "seeds", "micro_mean", "micro_min", "micro_max", "macro_mean", "macro_min",
             "macro_max", "gpu_micro", "gpu_macro", "mean_met"]
     nums = ("seed", "f1_micro", "f1_macro")  # a damaged cell drops its row, not the table
     scores = scores.assign(**{c: pd.to_numeric(scores[c], errors="coerce") for c in nums})
-    scores = scores.dropna(subset=list(nums))
+    scores = scores.dropna(subset=list(nums)).drop_duplicates(["run", "seed"], keep="last")
     if scores.empty:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=cols).astype({"mean_met": "boolean"})
     g = scores.groupby("run", sort=True)
     out = pd.DataFrame({"seeds": g["seed"].nunique()})
     for m in ("micro", "macro"):
@@ -169,7 +184,8 @@ def seed_table(scores: pd.DataFrame, *, gpu: pd.DataFrame | None = None,
     slack = tolerance + 1e-9  # 0.31 - 0.01 is 0.30000000000000004 in floating point
     met = ((out["micro_mean"] >= out["gpu_micro"] - slack)
            & (out["macro_mean"] >= out["gpu_macro"] - slack))
-    out["mean_met"] = met.where(out["gpu_micro"].notna() & out["gpu_macro"].notna())
+    out["mean_met"] = met.astype("boolean").where(out["gpu_micro"].notna()
+                                                  & out["gpu_macro"].notna())
     return out[cols]
 
 

@@ -25,10 +25,11 @@ import pandas as pd
 from instdet.atomic import write_csv
 from instdet.data.aam import load_tracks
 from instdet.evaluation import evaluate_run
+from instdet.report import GPU_TOLERANCE
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST = ("2462", "2841", "3000")
-TOLERANCE = 0.01
+TOLERANCE = GPU_TOLERANCE
 
 
 def sweep_runs(folder: Path) -> list[str]:

@@ -54,15 +54,6 @@ from instdet.plan import add_to_plan
 from instdet.training import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
-_parser = argparse.ArgumentParser(description="cross-validate the release recipe, then train it "
-                                               "on every real song")
-_parser.add_argument("aam", nargs="?", type=Path, default=ROOT.parent / "shared" / "aam-tiny")
-_parser.add_argument("--compare", action="store_true",
-                     help="also train the recipe without distillation")
-_parser.add_argument("--plan", type=Path, metavar="FILE",
-                     help="make the songs, add the runs to FILE for instdet train-plan, stop")
-_args = _parser.parse_args()
-AAM, COMPARE, PLAN = _args.aam, _args.compare, _args.plan
 WORK = Path(os.environ.get("INSTDET_WORK", ROOT / "work")) / "release"
 RUNS = ROOT / "saved_models"
 SEED_DIR = ROOT.parent / "shared" / "seed-models"
@@ -82,7 +73,21 @@ def seed_run() -> Path:
     return run
 
 
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="cross-validate the release recipe, then train it "
+                                            "on every real song")
+    p.add_argument("aam", nargs="?", type=Path, default=ROOT.parent / "shared" / "aam-tiny")
+    p.add_argument("--compare", action="store_true",
+                   help="also train the recipe without distillation")
+    p.add_argument("--plan", type=Path, metavar="FILE",
+                   help="make the songs, add the runs to FILE for instdet train-plan, stop")
+    return p.parse_args()
+
+
 def main():
+    # Parsed here, not on import: the processes that make the songs import this script again.
+    args = parse_args()
+    AAM, COMPARE, PLAN = args.aam, args.compare, args.plan
     t0 = time.time()
     tracks = load_tracks(AAM)
     folds = make_folds(tracks, k=4, n_val=0)
@@ -97,7 +102,7 @@ def main():
     # made two at a time, one process per core, the same songs as one after another.
     make = partial(generate, aam=AAM, work=WORK / "data", sample=N_SAMPLED, seconds=20.0)
     with ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn")) as pool:
-        *songs, full_songs = pool.map(make, [*folds, every_song])
+        full_songs, *songs = pool.map(make, [every_song, *folds])
     for fold, fold_songs in zip(folds, songs):
         data = (str(AAM), *fold_songs)
         for name, extra in recipes.items():

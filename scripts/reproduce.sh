@@ -76,18 +76,20 @@ for stage in $STAGES; do
     # where it stopped with `instdet train-plan work/plan.json --jobs 2`, then run the later
     # stages (`scripts/reproduce.sh ../shared/aam-tiny release evaluate stats`).
     # The sweep: the CRNN pools time by 4 before its BiLSTM (`--set crnn.time_pool=1` is the
-    # seed's exact CRNN, 4x slower on a CPU: benchmarks/README.md). Epochs per model from
-    # their cost and learning curves (an MLP epoch costs a fifth of a CRNN's): with 10 CRNN,
-    # 30 MLP and 12 CNN-Transformer epochs (commit fc8aee7), at least half of each model's
-    # runs had their best validation score in the last two epochs of the budget, so the
-    # budgets grew (CRNN 14, MLP 40, CNN-Transformer 15); patience 5 (MLP 12) stops the runs
-    # whose curve has turned. A cosine learning rate and a moving average of the weights make the
-    # validation curve smooth enough to pick an epoch from 2 songs; thresholds per
-    # instrument, as the GPU runs these replace. Every size holds the 7 real training songs
-    # (`--real-first`), the rest sampled songs: a random draw of 75 from 307 left 5 of the 7
-    # out by chance.
+    # seed's exact CRNN, 4x slower on a CPU: benchmarks/README.md). Epochs per model from their
+    # cost and learning curves (an MLP epoch costs a fifth of a CRNN's): with 10 CRNN, 30 MLP
+    # and 12 CNN-Transformer epochs (the runs of commit 6a5eccc), at least half of each model's
+    # runs had their best validation score in the last two epochs of the budget, so the budgets
+    # grew (CRNN 14, MLP 40, CNN-Transformer 15); patience 5 (MLP 12) stops the runs whose curve
+    # has turned. A cosine learning rate and a moving average of the weights make the validation
+    # curve smooth enough to pick an epoch from 2 songs; thresholds per instrument, as the GPU
+    # runs these replace. Every size holds the 7 real training songs (`--real-first`), the rest
+    # sampled songs: a random draw of 75 from 307 left 5 of the 7 out by chance.
     plan="$WORK/plan.json"
     rm -f "$plan"
+    # The spread over seeds describes the runs retrained here: made again by
+    # `python scripts/seed_spread.py RUN ... --seeds 1,2` (not part of this script).
+    rm -f results/seed_spread.csv
     common=(--val-ids "$VAL" --epochs 14 --model-epochs mlp=40,convtf=15 --patience 5
             --model-patience mlp=12
             --steps 100 --batch-size 16 --crop 256 --schedule cosine --ema 0.995

@@ -27,12 +27,26 @@ import pandas as pd
 
 from instdet.atomic import write_csv
 from instdet.data.aam import load_tracks
+from instdet.errors import InstdetError
 from instdet.evaluation import evaluate_run
 from instdet.parallel import train_parallel
+from instdet.runs import RunDir, read_table
 from instdet.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST = ("2462", "2841", "3000")
+
+
+def done_with(run: Path, config: TrainConfig) -> bool:
+    """Whether ``run`` finished training with ``config`` (a run of other settings, e.g. from
+    before the epoch budgets changed, is trained again)."""
+    if not RunDir(run).is_done():
+        return False
+    try:
+        return TrainConfig.from_dict(json.loads((run / "config.json").read_text())["train"]) \
+            == config
+    except (OSError, ValueError, KeyError, TypeError, InstdetError):
+        return False
 
 
 def main() -> int:
@@ -41,7 +55,12 @@ def main() -> int:
     ap.add_argument("--seeds", default="1,2")
     ap.add_argument("--aam", type=Path, default=ROOT.parent / "shared" / "aam-tiny")
     args = ap.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",") if s]
+    try:
+        seeds = sorted({int(s) for s in args.seeds.split(",") if s.strip()})
+    except ValueError:
+        ap.error(f"--seeds takes numbers, e.g. 1,2 (got {args.seeds!r})")
+    if not seeds or 0 in seeds:
+        ap.error("--seeds takes the other seeds, e.g. 1,2: seed 0 is the shipped run")
     work = Path(os.environ.get("INSTDET_WORK", ROOT / "work")) / "seeds"
     todo, by_run = [], {}
     for name in args.runs:
@@ -53,7 +72,7 @@ def main() -> int:
             run = work / "runs" / f"{base}-s{seed}"
             by_run[name].append(run)
             todo.append((dataclasses.replace(config, seed=seed), run, False))
-    todo = [job for job in todo if not (job[1] / "model.pt").exists()]  # kept when done
+    todo = [job for job in todo if not done_with(job[1], job[0])]  # kept when done
     train_parallel(todo, jobs=2, on_event=lambda r, e, s: print(
         f"  {r}: {'done' if e is None else f'epoch {e}'}", flush=True))
     tracks = {t: tr for t, tr in load_tracks([args.aam]).items() if t in TEST}
@@ -78,8 +97,8 @@ def main() -> int:
               + f" | {mean[0]:.3f} / {mean[1]:.3f} | {ref} |", flush=True)
     out = ROOT / "results" / "seed_spread.csv"
     new = pd.DataFrame(rows)
-    if out.exists():  # the other runs' rows are kept
-        old = pd.read_csv(out)
+    old = read_table(out, required=("run", "seed", "f1_micro", "f1_macro"))
+    if old is not None:  # the other runs' rows are kept (a damaged file is replaced)
         new = pd.concat([old[~old["run"].isin(new["run"])], new]).sort_values(["run", "seed"])
     write_csv(out, new)
     print(f"\n{len(rows)} scores written to {out.relative_to(ROOT)}")

@@ -83,6 +83,21 @@ def test_a_stop_inside_torch_save_stays_a_stop(tmp_path, monkeypatch, stop, at_w
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary file left
 
 
+def test_a_torch_error_with_another_context_stays_itself(tmp_path, monkeypatch):
+    from instdet import checkpoint
+
+    def failing_save(obj, f):
+        try:
+            raise ValueError("inside torch")
+        except ValueError:
+            raise RuntimeError("a real torch fault")
+
+    monkeypatch.setattr(checkpoint.torch, "save", failing_save)
+    with pytest.raises(RuntimeError, match="a real torch fault"):
+        save_checkpoint(tmp_path / "x.pt", make_ckpt())
+    assert not list(tmp_path.iterdir())
+
+
 def test_pickled_code_is_refused(tmp_path):
     import os
 

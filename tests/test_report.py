@@ -65,8 +65,17 @@ def test_seed_table_without_gpu_runs_or_scores():
     assert seed_table(SEEDS)["mean_met"].isna().all()
     damaged = SEEDS.astype(object)
     damaged.loc[0, "f1_micro"] = "n/a"  # one bad cell drops its row, not the table
+    damaged.loc[3, "seed"] = "zero"
     t = seed_table(damaged).set_index("run")
     assert t.loc["a-s0", "seeds"] == 2 and t.loc["a-s0", "micro_mean"] == pytest.approx(0.5)
+    assert t.loc["b-s0", "seeds"] == 1
+
+
+def test_seed_table_keeps_the_last_of_a_repeated_seed():
+    again = pd.concat([SEEDS, pd.DataFrame({"run": ["a-s0"], "seed": [1], "f1_micro": [0.9],
+                                            "f1_macro": [0.3]})])
+    a = seed_table(again).set_index("run").loc["a-s0"]
+    assert a["seeds"] == 3 and a["micro_mean"] == pytest.approx((0.5 + 0.9 + 0.4) / 3)
     empty = seed_table(SEEDS.iloc[:0])
     assert empty.empty and "mean_met" in empty.columns
 

@@ -3,8 +3,8 @@ import streamlit as st
 
 from dashboard import figures, loaders, widgets
 from dashboard.glossary import tip
-from instdet.report import (FAMILY, LOWER_IS_BETTER, METRIC_LABELS, config_diff, kind_label,
-                            per_instrument_runs, seed_spread, with_labels)
+from instdet.report import (FAMILY, GPU_TOLERANCE, LOWER_IS_BETTER, METRIC_LABELS, config_diff,
+                            kind_label, per_instrument_runs, seed_spread, with_labels)
 
 st.title("Models by training size")
 st.caption("How each model family does as its training songs grow, one line per family and "
@@ -90,7 +90,7 @@ if seeds is not None and not seeds.empty:
                "scored on the 3 real test songs, post-processed; seed 0 is the shipped run. "
                "*GPU run*: the GPU-trained run it replaced (commit 05a504b); *mean met*: the "
                "mean over the seeds scores at least the GPU run's F1 micro and macro, within "
-               "0.01. On 3 songs a seed alone moves F1 by up to the range shown. "
+               f"{GPU_TOLERANCE}. On 3 songs a seed alone moves F1 by up to the range shown. "
                "`python scripts/seed_spread.py RUN ... --seeds 1,2`.")
     f3 = {"format": "%.3f"}
     widgets.table(seeds, key="models_seeds", file_name="seed_spread.csv", column_config={

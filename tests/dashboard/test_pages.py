@@ -122,32 +122,44 @@ def test_models_page_diffs_two_runs(results_fixture, dash_env):
     assert diff["differs"].all()
 
 
-@pytest.mark.parametrize("seed_csv, shown", [
-    ("run,seed,f1_micro,f1_macro\nmlp-n1-s0,0,0.50,0.30\nmlp-n1-s0,1,0.40,0.20\n"
-     "crnn-n1-s0,0,0.60,0.40\n", True),
-    ("run,seed,f1_micro\nmlp-n1-s0,0,0.5\n", False),  # a column missing
-    ("\x00\x01 not a table", False),
-    ("run,seed,f1_micro,f1_macro\n", False),  # header only
+GOOD_SEEDS = ("run,seed,f1_micro,f1_macro\nmlp-n1-s0,0,0.50,0.30\nmlp-n1-s0,1,0.40,0.20\n"
+              "crnn-n1-s0,0,0.60,0.40\n")
+GOOD_GPU = "run,gpu_postprocessed_micro,gpu_postprocessed_macro\nmlp-n1-s0,0.46,0.26\n"
+
+
+@pytest.mark.parametrize("seed_csv, gpu_csv, shown, met", [
+    (GOOD_SEEDS, GOOD_GPU, True, True),  # 0.45 / 0.25 against 0.46 / 0.26: met
+    (GOOD_SEEDS, "\x00garbage", True, None),  # no GPU runs to meet
+    (GOOD_SEEDS, "run,gpu_postprocessed_micro,gpu_postprocessed_macro\nmlp-n1-s0,x,0.2\n",
+     True, None),
+    ("run,seed,f1_micro\nmlp-n1-s0,0,0.5\n", GOOD_GPU, False, None),  # a column missing
+    ("\x00\x01 not a table", GOOD_GPU, False, None),
+    ("run,seed,f1_micro,f1_macro\n", GOOD_GPU, False, None),  # header only
+    ("run,seed,f1_micro,f1_macro\nmlp-n1-s0,zero,0.5,0.3\n", GOOD_GPU, False, None),
 ])
 def test_models_page_shows_the_spread_over_seeds(results_fixture, dash_env, tmp_path,
-                                                seed_csv, shown):
+                                                seed_csv, gpu_csv, shown, met):
     import shutil
 
     results = tmp_path / "results"
     shutil.copytree(results_fixture[0], results)
     (results / "seed_spread.csv").write_text(seed_csv)
-    (results / "cpu_vs_gpu_runs.csv").write_text(
-        "run,gpu_postprocessed_micro,gpu_postprocessed_macro\nmlp-n1-s0,0.46,0.26\n")
+    (results / "cpu_vs_gpu_runs.csv").write_text(gpu_csv)
     dash_env(results, results_fixture[1])
     at = run_page("models")
     assert not at.exception, at.exception
-    assert ("How much a seed moves the score" in texts(at)) is shown
+    shown_text = texts(at)
+    assert ("How much a seed moves the score" in shown_text) is shown
+    # the caption under the figure points to the table only when there is one
+    assert ("is in the table *How much a seed moves the score*" in shown_text) is shown
+    assert ("no spread over seeds to show" in shown_text) is not shown
     tables = [d.value for d in at.dataframe if "mean_met" in d.value.columns]
     assert bool(tables) is shown
     if shown:
         t = tables[0].set_index("run")
         assert t.loc["mlp-n1-s0", "micro_mean"] == pytest.approx(0.45)
-        assert bool(t.loc["mlp-n1-s0", "mean_met"]) is True  # 0.45 / 0.25 vs 0.46 / 0.26
+        got = t.loc["mlp-n1-s0", "mean_met"]
+        assert (pd.isna(got) if met is None else bool(got) is met)
         assert pd.isna(t.loc["crnn-n1-s0", "mean_met"])  # no GPU run to meet
 
 
