@@ -88,22 +88,24 @@ if seeds is not None and not seeds.empty:
     st.subheader("How much a seed moves the score", help=tip("seed"))
     st.caption("Each sweep run trained again with other seeds (same settings, same songs) and "
                "scored on the 3 real test songs, post-processed; seed 0 is the shipped run. "
-               "*GPU run*: the GPU-trained run it replaced (commit 05a504b); *mean met*: the "
-               "mean over the seeds scores at least the GPU run's F1 micro and macro, within "
-               f"{GPU_TOLERANCE}. On 3 songs a seed alone moves F1 by up to the range shown. "
+               "*GPU micro, macro*: the GPU-trained run it replaced (commit 05a504b); *mean "
+               "met*: the mean over the seeds scores at least the GPU run's F1 micro and macro, "
+               f"within {GPU_TOLERANCE}. On 3 songs a seed alone moves F1 by up to the range shown. "
                "`python scripts/seed_spread.py RUN ... --seeds 1,2`.")
     f3 = {"format": "%.3f"}
-    widgets.table(seeds, key="models_seeds", file_name="seed_spread.csv", column_config={
+    order = ["run", "mean_met", "micro_mean", "gpu_micro", "macro_mean", "gpu_macro", "seeds",
+             "micro_min", "micro_max", "macro_min", "macro_max"]  # the verdict first
+    widgets.table(seeds[order], key="models_seeds", file_name="seed_spread.csv", column_config={
         "run": st.column_config.TextColumn("run", help=tip("run id")),
         "seeds": st.column_config.NumberColumn("seeds"),
         "micro_mean": st.column_config.NumberColumn("F1 micro, mean", **f3),
-        "micro_min": st.column_config.NumberColumn("micro, lowest", **f3),
-        "micro_max": st.column_config.NumberColumn("micro, highest", **f3),
+        "micro_min": st.column_config.NumberColumn("micro low", **f3),
+        "micro_max": st.column_config.NumberColumn("micro high", **f3),
         "macro_mean": st.column_config.NumberColumn("F1 macro, mean", **f3),
-        "macro_min": st.column_config.NumberColumn("macro, lowest", **f3),
-        "macro_max": st.column_config.NumberColumn("macro, highest", **f3),
-        "gpu_micro": st.column_config.NumberColumn("GPU run, micro", **f3),
-        "gpu_macro": st.column_config.NumberColumn("GPU run, macro", **f3),
+        "macro_min": st.column_config.NumberColumn("macro low", **f3),
+        "macro_max": st.column_config.NumberColumn("macro high", **f3),
+        "gpu_micro": st.column_config.NumberColumn("GPU micro", **f3),
+        "gpu_macro": st.column_config.NumberColumn("GPU macro", **f3),
         "mean_met": st.column_config.CheckboxColumn("mean met")})
 
 st.subheader("Per-instrument F1 across runs")
