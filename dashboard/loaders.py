@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from instdet.errors import InstdetError
+from instdet.report import seed_table
 from instdet.runs import EvalDir, ResultsDir, RunDir, list_runs, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,7 +121,6 @@ def predictor(run_dir: str):
 def shipped_stage(run_dir: str) -> str:
     """"raw" when a saved run applies no post-processing beyond the 0.5 threshold, else
     "postprocessed" ("missing" when it cannot be loaded)."""
-    from instdet.errors import InstdetError
     from instdet.postprocess import PostProcess
 
     try:
@@ -163,8 +163,6 @@ def cv_table(results: str, name: str) -> pd.DataFrame | None:
 def seed_scores(results: str) -> pd.DataFrame | None:
     """``results/seed_spread.csv`` (``scripts/seed_spread.py``) as one row per run: its mean,
     lowest and highest score over the seeds beside its GPU predecessor; None when missing."""
-    from instdet.report import seed_table
-
     scores = read_table(Path(results) / "seed_spread.csv",
                         required=("run", "seed", "f1_micro", "f1_macro"))
     if scores is None:

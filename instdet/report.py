@@ -136,6 +136,12 @@ def seed_spread(runs: pd.DataFrame, *, eval_name: str, stage: str, metric: str) 
 GPU_TOLERANCE = 0.01
 
 
+def meets(score, reference, *, tolerance: float = GPU_TOLERANCE):
+    """Whether ``score`` is at least ``reference`` less ``tolerance`` (numbers or aligned
+    Series); the comparison allows for floating point (0.31 - 0.01 is 0.30000000000000004)."""
+    return score >= reference - (tolerance + 1e-9)
+
+
 def seed_table(scores: pd.DataFrame, *, gpu: pd.DataFrame | None = None,
                tolerance: float = GPU_TOLERANCE) -> pd.DataFrame:
     """One row per run of ``results/seed_spread.csv`` (``scripts/seed_spread.py``): F1 micro
@@ -181,9 +187,8 @@ def seed_table(scores: pd.DataFrame, *, gpu: pd.DataFrame | None = None,
             out[f"gpu_{m}"] = out["run"].map(col)
     else:
         out["gpu_micro"] = out["gpu_macro"] = np.nan
-    slack = tolerance + 1e-9  # 0.31 - 0.01 is 0.30000000000000004 in floating point
-    met = ((out["micro_mean"] >= out["gpu_micro"] - slack)
-           & (out["macro_mean"] >= out["gpu_macro"] - slack))
+    met = (meets(out["micro_mean"], out["gpu_micro"], tolerance=tolerance)
+           & meets(out["macro_mean"], out["gpu_macro"], tolerance=tolerance))
     out["mean_met"] = met.astype("boolean").where(out["gpu_micro"].notna()
                                                   & out["gpu_macro"].notna())
     return out[cols]

@@ -25,11 +25,10 @@ import pandas as pd
 from instdet.atomic import write_csv
 from instdet.data.aam import load_tracks
 from instdet.evaluation import evaluate_run
-from instdet.report import GPU_TOLERANCE
+from instdet.report import GPU_TOLERANCE, meets
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST = ("2462", "2841", "3000")
-TOLERANCE = GPU_TOLERANCE
 
 
 def sweep_runs(folder: Path) -> list[str]:
@@ -68,7 +67,7 @@ def main(argv=None) -> int:
         for stage in ("raw", "postprocessed"):
             for side, s in (("gpu", before), ("cpu", after)):
                 row[f"{side}_{stage}_micro"], row[f"{side}_{stage}_macro"] = s[name][stage]
-        row["met"] = all(row[f"cpu_postprocessed_{k}"] >= row[f"gpu_postprocessed_{k}"] - TOLERANCE
+        row["met"] = all(meets(row[f"cpu_postprocessed_{k}"], row[f"gpu_postprocessed_{k}"])
                          for k in ("micro", "macro"))
         rows.append(row)
     table = pd.DataFrame(rows).round(4)
@@ -82,7 +81,7 @@ def main(argv=None) -> int:
         print(f"| {r['run']} | {cell('gpu', 'raw')} | {cell('cpu', 'raw')} | "
               f"{cell('gpu', 'postprocessed')} | {cell('cpu', 'postprocessed')} | "
               f"{'yes' if r['met'] else 'no'} |")
-    print(f"\nmet (post-processed, within {TOLERANCE} on both): {int(table.met.sum())} of {len(rows)}")
+    print(f"\nmet (post-processed, within {GPU_TOLERANCE} on both): {int(table.met.sum())} of {len(rows)}")
     return 0
 
 
