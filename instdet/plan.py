@@ -22,10 +22,11 @@ from instdet.errors import InstdetError
 from instdet.training import TrainConfig
 
 FORMAT = 1
-# Seconds per training frame relative to the MLP's, from the epoch times of the shipped
-# sweep runs of 2026-12-02 (saved_models/*/history.csv, two runs at a time on 2 cores; the
-# CRNN pooled time by 4): only the order in which a pool takes its runs depends on them.
-FRAME_COST = {"mlp": 1.0, "crnn": 3.4, "convtf": 2.4}
+# Seconds per training frame relative to the MLP's, from 100-step epochs of each model on
+# aam-tiny, one process with one thread at a time, freed memory kept (instdet.heap), on this
+# 2-core machine (2026-12-02: mlp 9.9 s, crnn 18.0 s at time_pool 4, convtf 23.0 s): only
+# the order in which a pool takes its runs depends on them.
+FRAME_COST = {"mlp": 1.0, "crnn": 1.8, "convtf": 2.3}
 
 
 def estimated_cost(config: TrainConfig) -> float:

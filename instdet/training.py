@@ -28,6 +28,7 @@ from instdet.dataset import (TrackArrays, class_pos_weight, data_kind, load_arra
                              sample_batch, split_tracks, track_weights)
 from instdet.errors import InstdetError
 from instdet.features import FeatureConfig, scale
+from instdet.heap import keep_freed_memory
 from instdet.inference import predict_logits
 from instdet.metrics import frame_f1
 from instdet.models import build_model, model_config
@@ -252,6 +253,7 @@ def train(
 
 def _train(config, run: RunDir, *, features, cache_dir, resume, device, progress, log) -> dict:
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    keep_freed_memory()  # each step reuses the last one's memory: same numbers, faster on a CPU
     split, arrays, tracks = _gather(config, run, features=features, cache_dir=cache_dir,
                                     resume=resume, log=log)
     train_arr = [arrays[t] for t in split["train"]]

@@ -60,9 +60,9 @@ def test_bad_plan_files(tmp_path, text, message):
 
 def test_costliest_first_and_ties_keep_their_order():
     mlp30, convtf12 = cfg(epochs=30), cfg("convtf", epochs=12)
-    crnn10 = cfg("crnn", epochs=10, model_settings={"time_pool": 4})
+    crnn20 = cfg("crnn", epochs=20, model_settings={"time_pool": 4})
     seed_crnn = cfg("crnn", epochs=10)  # the CRNN's default is the seed's, at the full rate
-    jobs = [(convtf12, "t"), (mlp30, "m"), (crnn10, "c1"), (crnn10, "c2"), (seed_crnn, "s")]
+    jobs = [(convtf12, "t"), (mlp30, "m"), (crnn20, "c1"), (crnn20, "c2"), (seed_crnn, "s")]
     assert [name for _, name in longest_first(jobs)] == ["s", "c1", "c2", "m", "t"]
     assert estimated_cost(seed_crnn) == \
         estimated_cost(cfg("crnn", epochs=10, model_settings={"time_pool": 1}))
