@@ -1,7 +1,9 @@
 """Models on this CPU, before and after the CPU-first changes, measured in one run:
 parameters, training frames per second, prediction on a 3-minute song; then all shipped
 models through the real-case path (decode once, then ``predict_many``), warm and in a fresh
-process; and whether two one-thread runs beat one two-thread run.
+process; whether two one-thread runs beat one two-thread run; and training with glibc's
+default heap against freed memory kept for the next step (``instdet.heap``, what
+``instdet train`` does), each in fresh processes.
 
     python benchmarks/bench_models.py
 
@@ -63,6 +65,32 @@ def parallel_runs(threads_each: int, runs: int) -> float:
     return sum(float(p.communicate()[0].strip().splitlines()[-1]) for p in procs)
 
 
+def heap_fps(name: str, settings: dict, *, keep: bool) -> float:
+    """One-thread training frames/s of a fresh process, with or without kept memory."""
+    code = ("import sys; sys.path.insert(0, %r); import torch; torch.set_num_threads(1); "
+            "from instdet.heap import keep_freed_memory; %s"
+            "from bench_models import train_fps; print(train_fps(%r, %r))"
+            % (str(ROOT / "benchmarks"), "keep_freed_memory(); " if keep else "", name,
+               settings))
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def heap_table(repeat: int = 3) -> None:
+    print("| model | frames/s, 1 thread, default heap | freed memory kept | ratio |")
+    print("|---|---|---|---|")
+    for label, name, settings in CONFIGS:
+        if settings.get("time_pool", 4) == 1:
+            continue  # the models the sweep trains
+        base, kept = [], []
+        for _ in range(repeat):  # alternating, so a drift of the machine hits both
+            base.append(heap_fps(name, settings, keep=False))
+            kept.append(heap_fps(name, settings, keep=True))
+        b, k = np.median(base), np.median(kept)
+        print(f"| {label} | {b:,.0f} | {k:,.0f} | {k / b:.2f}x |", flush=True)
+
+
 def main():
     print(f"machine: {machine()}")
     y = three_minute_song()
@@ -77,6 +105,7 @@ def main():
         torch.set_num_threads(os.cpu_count() or 1)
         print(f"| {label} | {params:,} | {fps2:,.0f} ({fps1:,.0f}) | "
               f"{predict_s(name, settings, feats):.3f} |", flush=True)
+    heap_table()
     one = parallel_runs(os.cpu_count() or 1, 1)
     two = parallel_runs(1, 2)
     print(f"convtf training, one run on {os.cpu_count()} threads: {one:,.0f} frames/s; two runs "
