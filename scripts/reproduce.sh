@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuild everything shipped in saved_models/ and results/ from ../shared/aam-tiny, on a
-# 2-core CPU, no GPU (about 50 minutes; the log with each stage's time goes to
+# 2-core CPU, no GPU (about 45 minutes; the log with each stage's time goes to
 # results/reproduce_log.txt).
 #
 #   scripts/reproduce.sh [AAM_DIR] [STAGE ...]
