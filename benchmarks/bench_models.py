@@ -55,26 +55,33 @@ def predict_s(name: str, settings: dict, feats: np.ndarray) -> float:
     return timed(lambda: predict_logits(model, feats), repeat=5)
 
 
+def fps_process(name: str, settings: dict, *, threads: int, keep: bool = False):
+    """A fresh process that prints ``train_fps(name, settings)`` on ``threads`` threads,
+    with freed memory kept (``instdet.heap``) or glibc's default heap."""
+    code = ("import sys; sys.path.insert(0, %r); import torch; torch.set_num_threads(%d); "
+            "from instdet.heap import keep_freed_memory; %s"
+            "from bench_models import train_fps; print(train_fps(%r, %r))"
+            % (str(ROOT / "benchmarks"), threads, "keep_freed_memory(); " if keep else "",
+               name, settings))
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+def printed_fps(proc) -> float:
+    out, _ = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"benchmark process exited {proc.returncode}")
+    return float(out.strip().splitlines()[-1])
+
+
 def parallel_runs(threads_each: int, runs: int) -> float:
     """Frames per second of ``runs`` processes training convtf at once."""
-    code = ("import sys; sys.path.insert(0, %r); import torch; torch.set_num_threads(%d); "
-            "from bench_models import train_fps; print(train_fps('convtf', {}))"
-            % (str(ROOT / "benchmarks"), threads_each))
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-             for _ in range(runs)]
-    return sum(float(p.communicate()[0].strip().splitlines()[-1]) for p in procs)
+    procs = [fps_process("convtf", {}, threads=threads_each) for _ in range(runs)]
+    return sum(printed_fps(p) for p in procs)
 
 
 def heap_fps(name: str, settings: dict, *, keep: bool) -> float:
     """One-thread training frames/s of a fresh process, with or without kept memory."""
-    code = ("import sys; sys.path.insert(0, %r); import torch; torch.set_num_threads(1); "
-            "from instdet.heap import keep_freed_memory; %s"
-            "from bench_models import train_fps; print(train_fps(%r, %r))"
-            % (str(ROOT / "benchmarks"), "keep_freed_memory(); " if keep else "", name,
-               settings))
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True).stdout
-    return float(out.strip().splitlines()[-1])
+    return printed_fps(fps_process(name, settings, threads=1, keep=keep))
 
 
 def heap_table(repeat: int = 3) -> None:
